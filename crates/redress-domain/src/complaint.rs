@@ -1,0 +1,1404 @@
+//! The complaint record and the actions that move it through its lifecycle.
+//!
+//! [`Complaint::register`] builds a new record; [`Complaint::apply`] performs one action. Both
+//! are pure: they take the rules (profile, calendar, organisation) and the current time as
+//! arguments and return what happened as an [`Event`] plus any customer messages and
+//! notifications, which the caller stores in the same transaction as the record.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::calendar::Calendar;
+use crate::classify::{Classification, Dimension, Severity, Taxonomy};
+use crate::deadline::{ClockInput, Deadline, DeadlineCalculator, DueState, PauseInterval};
+use crate::profile::{DueSoon, DuplicateAction};
+use crate::fields::{Email, FieldError, IdNumber, LongText, Money, Narrative, PersonName, Phone, Request, ShortText};
+use crate::lifecycle::{ActionKind, Status};
+use crate::messages::{MessageKind, OutgoingMessage, Templates};
+use crate::org::{Organisation, Role};
+use crate::profile::RuleProfile;
+
+/// A complaint's stable identifier (a UUID v7, so ids sort by creation time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ComplaintId(pub Uuid);
+
+impl ComplaintId {
+    /// A new id for a complaint created at `now`.
+    pub fn generate(now: Timestamp) -> Self {
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            now.as_second().max(0) as u64,
+            now.subsec_nanosecond().max(0) as u32,
+        );
+        Self(Uuid::new_v7(ts))
+    }
+
+    /// Parses the textual form; `None` if it is not a UUID.
+    pub fn parse(text: &str) -> Option<Self> {
+        Uuid::parse_str(text).ok().map(Self)
+    }
+}
+
+impl std::fmt::Display for ComplaintId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Formats the human-readable complaint number: `TS-YYYYMMDD-NNNNNN`, dated in the profile's
+/// time zone. The serial comes from the store and only grows, so numbers sort by date.
+pub fn complaint_number(received_local_date: jiff::civil::Date, serial: u64) -> String {
+    format!("TS-{}-{serial:06}", received_local_date.strftime("%Y%m%d"))
+}
+
+/// How the complaint reached the institution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Telephone hotline.
+    Hotline,
+    /// E-mail.
+    Email,
+    /// Web form or online chat.
+    Web,
+    /// Mobile app.
+    App,
+    /// Social media.
+    SocialMedia,
+    /// Letter.
+    Letter,
+    /// At a branch counter.
+    Branch,
+    /// Forwarded by a regulator as a work order (工单).
+    Regulator,
+}
+
+impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 8] = [
+        Channel::Hotline,
+        Channel::Email,
+        Channel::Web,
+        Channel::App,
+        Channel::SocialMedia,
+        Channel::Letter,
+        Channel::Branch,
+        Channel::Regulator,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Hotline => "hotline",
+            Channel::Email => "email",
+            Channel::Web => "web",
+            Channel::App => "app",
+            Channel::SocialMedia => "social_media",
+            Channel::Letter => "letter",
+            Channel::Branch => "branch",
+            Channel::Regulator => "regulator",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(value: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == value)
+    }
+}
+
+/// The kind of customer, which changes priority, routing and follow-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerType {
+    /// A private individual.
+    #[default]
+    Individual,
+    /// A small business.
+    SmallBusiness,
+    /// An elderly customer.
+    Elderly,
+    /// Another vulnerable customer (illness, disability, hardship).
+    Vulnerable,
+    /// A VIP customer.
+    Vip,
+}
+
+impl CustomerType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerType::Individual => "individual",
+            CustomerType::SmallBusiness => "small_business",
+            CustomerType::Elderly => "elderly",
+            CustomerType::Vulnerable => "vulnerable",
+            CustomerType::Vip => "vip",
+        }
+    }
+
+    /// Whether extra care is owed (follow-up, priority).
+    pub fn is_vulnerable(self) -> bool {
+        matches!(self, CustomerType::Elderly | CustomerType::Vulnerable)
+    }
+}
+
+/// The language customer messages are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum Language {
+    /// Simplified Chinese.
+    #[default]
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    /// English.
+    #[serde(rename = "en")]
+    En,
+}
+
+/// The person complaining.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Complainant {
+    /// Name.
+    pub name: PersonName,
+    /// Identity document number.
+    pub id_number: Option<IdNumber>,
+    /// Telephone.
+    pub phone: Option<Phone>,
+    /// E-mail.
+    pub email: Option<Email>,
+    /// Kind of customer.
+    pub customer_type: CustomerType,
+    /// Language for messages.
+    pub language: Language,
+}
+
+impl Complainant {
+    /// A key that identifies the same person across complaints (ID number first, else phone,
+    /// else e-mail), used to find repeat complaints. `None` when nothing identifies them.
+    pub fn identity_key(&self) -> Option<String> {
+        if let Some(id) = &self.id_number {
+            return Some(format!("id:{}", id.as_str()));
+        }
+        if let Some(p) = &self.phone {
+            return Some(format!("phone:{}", p.as_str().trim_start_matches('+')));
+        }
+        self.email.as_ref().map(|e| format!("email:{}", e.as_str().to_lowercase()))
+    }
+}
+
+/// Someone acting for the complainant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    /// Name.
+    pub name: PersonName,
+    /// Relationship to the complainant (child, lawyer, …).
+    pub relationship: Option<ShortText>,
+    /// Telephone.
+    pub phone: Option<Phone>,
+    /// Whether a power of attorney was shown.
+    pub power_of_attorney: bool,
+}
+
+/// Who the complaint is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Respondent {
+    /// The organisation unit where it arose.
+    pub unit: String,
+    /// Staff involved, by name or staff number.
+    pub staff: Vec<ShortText>,
+}
+
+/// A regulator's work order for a forwarded complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegulatorOrder {
+    /// The regulator (e.g. `12378`, `NFRA Shanghai`).
+    pub regulator: ShortText,
+    /// The regulator's work-order number.
+    pub order_number: ShortText,
+    /// The deadline the forwarding notice sets, if any; the earlier of this and the profile's
+    /// deadline applies.
+    pub deadline: Option<Timestamp>,
+}
+
+/// A file attached to the complaint, stored once by its content hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// The name it was uploaded under.
+    pub filename: String,
+    /// Media type detected from the content.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A validated new complaint, as registered by intake (any channel).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewComplaint {
+    /// Channel.
+    pub channel: Channel,
+    /// Regulator work order, required for the regulator channel.
+    pub regulator_order: Option<RegulatorOrder>,
+    /// When the institution received it (may be earlier than registration).
+    pub received_at: Timestamp,
+    /// The complainant.
+    pub complainant: Complainant,
+    /// The agent, if any.
+    pub agent: Option<Agent>,
+    /// Respondent unit and staff.
+    pub respondent: Respondent,
+    /// Product named by the complainant.
+    pub product: Option<ShortText>,
+    /// Business type code given at intake (overrides the rule classification).
+    pub business_type: Option<String>,
+    /// Amount in dispute.
+    pub amount: Option<Money>,
+    /// What the complainant asks for.
+    pub request: Request,
+    /// What happened.
+    pub narrative: Narrative,
+    /// A short title.
+    pub title: Option<ShortText>,
+    /// Reference in an external system (e.g. `cfpb:1234567`), unique.
+    pub external_ref: Option<String>,
+}
+
+/// Checks the cross-field rules of a new complaint that single fields cannot.
+pub fn validate_new(new: &NewComplaint, org: &Organisation, now: Timestamp) -> Result<(), FieldError> {
+    if new.channel == Channel::Regulator && new.regulator_order.is_none() {
+        return Err(FieldError::new("regulator_order", "a regulator-forwarded complaint needs the work order"));
+    }
+    if new.channel != Channel::Regulator && new.regulator_order.is_some() {
+        return Err(FieldError::new("regulator_order", "only the regulator channel carries a work order"));
+    }
+    if org.unit(&new.respondent.unit).is_none() {
+        return Err(FieldError::new("respondent.unit", format!("unknown organisation unit '{}'", new.respondent.unit)));
+    }
+    if new.received_at > now + jiff::SignedDuration::from_mins(5) {
+        return Err(FieldError::new("received_at", "lies in the future"));
+    }
+    Ok(())
+}
+
+/// Who owns a complaint: always a department, and a handler once assigned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Owner {
+    /// Department code.
+    pub department: String,
+    /// Handler, once assigned.
+    pub handler: Option<UserRef>,
+}
+
+/// A reference to a user, with the name at the time for readable history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    /// User id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// The person (or the system) performing an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// User id, or `system`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Department, for handlers and department heads.
+    pub department: Option<String>,
+}
+
+impl Actor {
+    /// The scheduler and other automatic work.
+    pub fn system() -> Actor {
+        Actor { id: "system".into(), name: "system".into(), role: Role::Admin, department: None }
+    }
+
+    /// This actor as a user reference.
+    pub fn as_user_ref(&self) -> UserRef {
+        UserRef { id: self.id.clone(), name: self.name.clone() }
+    }
+}
+
+/// A closed or running pause of the legal clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pause {
+    /// Profile pause-reason code.
+    pub reason: String,
+    /// Start.
+    pub from: Timestamp,
+    /// End; `None` while running.
+    pub until: Option<Timestamp>,
+}
+
+/// The state of the legal clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockState {
+    /// When the clock (re)started: receipt, or new facts.
+    pub started_at: Timestamp,
+    /// Pauses since it started.
+    pub pauses: Vec<Pause>,
+    /// Extension steps granted.
+    pub extensions_granted: u32,
+    /// An extension waiting for approval.
+    pub pending_extension: Option<ExtensionRequest>,
+}
+
+/// A request to extend the deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtensionRequest {
+    /// Who asked.
+    pub requested_by: UserRef,
+    /// When.
+    pub requested_at: Timestamp,
+    /// Why.
+    pub reason: LongText,
+    /// Whether a superior level must approve.
+    pub needs_superior: bool,
+}
+
+/// The deadlines shown with a complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Deadlines {
+    /// Acknowledge by.
+    pub acknowledge_by: Option<Timestamp>,
+    /// Decide and inform by; `None` while the clock is paused.
+    pub decide_by: Option<Timestamp>,
+    /// The latest reachable with every extension.
+    pub max_decide_by: Option<Timestamp>,
+    /// Customer may apply for review until.
+    pub review_apply_by: Option<Timestamp>,
+    /// Review to be decided by.
+    pub review_decide_by: Option<Timestamp>,
+    /// Follow-up call due by.
+    pub follow_up_by: Option<Timestamp>,
+}
+
+/// Priority, raised by escalation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Normal.
+    Normal,
+    /// High.
+    High,
+    /// Urgent.
+    Urgent,
+}
+
+impl Priority {
+    fn raised(self) -> Priority {
+        match self {
+            Priority::Normal => Priority::High,
+            _ => Priority::Urgent,
+        }
+    }
+}
+
+/// Kinds of resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionKind {
+    /// Explanation only.
+    Explanation,
+    /// Refund.
+    Refund,
+    /// Compensation.
+    Compensation,
+    /// Fee or interest waiver.
+    FeeWaiver,
+    /// Service remediation.
+    Remediation,
+    /// Apology.
+    Apology,
+    /// Rejected, with reasons.
+    Rejection,
+}
+
+/// A proposed resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// Kind.
+    pub kind: ResolutionKind,
+    /// Money paid, refunded or waived.
+    pub amount: Option<Money>,
+    /// What is done and why.
+    pub summary: LongText,
+    /// Who proposed it (the maker).
+    pub proposed_by: UserRef,
+    /// When.
+    pub proposed_at: Timestamp,
+    /// The second person's approval, where needed.
+    pub approved_by: Option<UserRef>,
+    /// Whether approval is needed.
+    pub needs_approval: bool,
+}
+
+/// Remedies open to the customer after a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Remedy {
+    /// Review (核查) by the institution.
+    Review,
+    /// Mediation.
+    Mediation,
+    /// Arbitration.
+    Arbitration,
+    /// Litigation.
+    Litigation,
+}
+
+/// The decision notice sent to the customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionNotice {
+    /// How the facts were verified.
+    pub verification: LongText,
+    /// The basis (rules, contract terms).
+    pub basis: LongText,
+    /// The reasons.
+    pub reasons: LongText,
+    /// Remedies open.
+    pub remedies: Vec<Remedy>,
+    /// When decided.
+    pub decided_at: Timestamp,
+    /// By whom.
+    pub decided_by: UserRef,
+}
+
+/// Follow-up satisfaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    /// Satisfied.
+    Satisfied,
+    /// Basically satisfied.
+    BasicallySatisfied,
+    /// Dissatisfied: reopens and escalates.
+    Dissatisfied,
+}
+
+/// A recorded follow-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// Outcome.
+    pub satisfaction: Satisfaction,
+    /// The customer's comments.
+    pub comments: Option<LongText>,
+    /// Who called.
+    pub by: UserRef,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A review (核查).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    /// Why the customer asked.
+    pub reason: LongText,
+    /// When.
+    pub requested_at: Timestamp,
+    /// The department that was handling it before the review went up.
+    pub previous_department: String,
+}
+
+/// A note in the case file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    /// Text.
+    pub text: LongText,
+    /// Author.
+    pub by: UserRef,
+    /// When.
+    pub at: Timestamp,
+    /// Whether it records a contact with the customer (communication log).
+    pub customer_contact: bool,
+}
+
+/// The complete complaint record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Complaint {
+    /// Id.
+    pub id: ComplaintId,
+    /// Human-readable number.
+    pub number: String,
+    /// Status.
+    pub status: Status,
+    /// Channel.
+    pub channel: Channel,
+    /// Regulator work order.
+    pub regulator_order: Option<RegulatorOrder>,
+    /// When received.
+    pub received_at: Timestamp,
+    /// Who registered it (首问负责: owner until handed over).
+    pub registered_by: UserRef,
+    /// When registered.
+    pub registered_at: Timestamp,
+    /// Complainant.
+    pub complainant: Complainant,
+    /// Agent.
+    pub agent: Option<Agent>,
+    /// Respondent.
+    pub respondent: Respondent,
+    /// Product.
+    pub product: Option<ShortText>,
+    /// Amount in dispute.
+    pub amount: Option<Money>,
+    /// Request (诉求).
+    pub request: Request,
+    /// Narrative.
+    pub narrative: Narrative,
+    /// Title.
+    pub title: Option<ShortText>,
+    /// Attachments.
+    pub attachments: Vec<AttachmentRef>,
+    /// Classification.
+    pub classification: Classification,
+    /// Owner.
+    pub owner: Owner,
+    /// Rule profile id.
+    pub profile: String,
+    /// Legal clock.
+    pub clock: ClockState,
+    /// Deadlines, recomputed after every action.
+    pub deadlines: Deadlines,
+    /// Due state, set by the scheduler.
+    pub due_state: DueState,
+    /// Priority.
+    pub priority: Priority,
+    /// Resolution.
+    pub resolution: Option<Resolution>,
+    /// Decision notice.
+    pub decision: Option<DecisionNotice>,
+    /// Follow-up.
+    pub follow_up: Option<FollowUp>,
+    /// Review.
+    pub review: Option<Review>,
+    /// Notes and communication log.
+    pub notes: Vec<Note>,
+    /// An earlier open complaint about the same matter.
+    pub duplicate_of: Option<ComplaintRef>,
+    /// The complaint this one was merged into.
+    pub merged_into: Option<ComplaintRef>,
+    /// External reference (unique).
+    pub external_ref: Option<String>,
+    /// Times reopened.
+    pub reopen_count: u32,
+    /// Decline or withdrawal reason.
+    pub end_reason: Option<String>,
+    /// Optimistic-concurrency version, bumped by every action.
+    pub version: u32,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// A reference to another complaint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplaintRef {
+    /// Id.
+    pub id: ComplaintId,
+    /// Number.
+    pub number: String,
+}
+
+/// One entry of a complaint's append-only history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Complaint.
+    pub complaint_id: ComplaintId,
+    /// What happened.
+    pub action: ActionKind,
+    /// Who.
+    pub actor: UserRef,
+    /// When.
+    pub at: Timestamp,
+    /// Status before.
+    pub from_status: Option<Status>,
+    /// Status after.
+    pub to_status: Status,
+    /// Why, in the actor's words or the profile's reason.
+    pub reason: Option<String>,
+    /// What changed, as a JSON object.
+    pub changes: serde_json::Value,
+}
+
+/// The rules an action is judged by.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// Rule profile.
+    pub profile: &'a RuleProfile,
+    /// Its calendar.
+    pub calendar: &'a Calendar,
+    /// Organisation.
+    pub org: &'a Organisation,
+    /// Message templates.
+    pub templates: &'a Templates,
+    /// Taxonomy, for validating label corrections.
+    pub taxonomy: &'a Taxonomy,
+}
+
+/// The deadline calculator of a profile. Profiles are validated when the rules are loaded (time
+/// zone and calendar resolve), so failing here is a broken invariant, not bad input.
+fn calculator(rules: Rules<'_>) -> DeadlineCalculator<'_> {
+    DeadlineCalculator::with_calendar(rules.profile, rules.calendar).expect("rule profiles are validated at load")
+}
+
+/// The profile's time zone.
+pub fn time_zone(rules: Rules<'_>) -> jiff::tz::TimeZone {
+    calculator(rules).time_zone().clone()
+}
+
+/// The latest instant a deadline can have for a complaint to count as due soon now; the
+/// scheduler asks the store for complaints watched before it.
+pub fn due_soon_horizon(rules: Rules<'_>, now: Timestamp) -> Timestamp {
+    let calc = calculator(rules);
+    match rules.profile.due_soon {
+        DueSoon::Hours(h) => now.checked_add(jiff::SignedDuration::from_hours(i64::from(h))).unwrap_or(now),
+        DueSoon::WorkingDays(n) => {
+            let day = rules.calendar.add_working_days(calc.local_date(now), n + 1);
+            day.to_zoned(calc.time_zone().clone()).map(|z| z.timestamp()).unwrap_or(now)
+        }
+    }
+}
+
+/// What registering or an action produced, to be stored atomically with the record.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// History entries, in order.
+    pub events: Vec<Event>,
+    /// Customer messages for the outbox.
+    pub messages: Vec<OutgoingMessage>,
+    /// Internal notifications.
+    pub notifications: Vec<Notification>,
+    /// A correction of a label, kept as training data.
+    pub label_correction: Option<LabelCorrection>,
+}
+
+/// An internal notification to a role in a department.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Who should see it: a role…
+    pub role: Role,
+    /// …in this department (`None`: everyone with the role).
+    pub department: Option<String>,
+    /// The complaint.
+    pub complaint_id: ComplaintId,
+    /// Text.
+    pub message: String,
+}
+
+/// A person's correction of a classification label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelCorrection {
+    /// Dimension corrected (`business_type`, `cause`, …).
+    pub dimension: String,
+    /// The label before.
+    pub previous: Option<String>,
+    /// The label now.
+    pub code: String,
+    /// Who.
+    pub by: UserRef,
+}
+
+/// An action a person or the system takes on a complaint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Accept (受理).
+    Accept,
+    /// Decline with a profile reason code.
+    Decline {
+        /// Reason code from the profile.
+        reason: String,
+        /// Explanation.
+        note: Option<LongText>,
+    },
+    /// Give to a handler of the owning department.
+    Assign {
+        /// The handler.
+        handler: UserRef,
+    },
+    /// Move to another department (and handler).
+    Transfer {
+        /// Target department.
+        department: String,
+        /// Target handler, if known.
+        handler: Option<UserRef>,
+        /// Why.
+        reason: ShortText,
+    },
+    /// Start investigating.
+    StartInvestigation,
+    /// Pause the clock.
+    Pause {
+        /// Profile pause-reason code.
+        reason: String,
+        /// Detail.
+        note: Option<LongText>,
+    },
+    /// Resume the clock.
+    Resume,
+    /// Propose a resolution.
+    ProposeResolution {
+        /// Kind.
+        kind: ResolutionKind,
+        /// Amount.
+        amount: Option<Money>,
+        /// Summary.
+        summary: LongText,
+    },
+    /// Approve the proposed resolution (a second person).
+    ApproveResolution,
+    /// Send the proposal back.
+    RejectResolution {
+        /// Why.
+        reason: LongText,
+    },
+    /// Decide and notify the customer.
+    Decide {
+        /// How verified.
+        verification: LongText,
+        /// Basis.
+        basis: LongText,
+        /// Reasons.
+        reasons: LongText,
+        /// Remedies open.
+        remedies: Vec<Remedy>,
+    },
+    /// Record the follow-up call.
+    RecordFollowUp {
+        /// Outcome.
+        satisfaction: Satisfaction,
+        /// Comments.
+        comments: Option<LongText>,
+    },
+    /// Close.
+    Close,
+    /// Reopen.
+    Reopen {
+        /// Why.
+        reason: LongText,
+    },
+    /// Customer asks for review.
+    RequestReview {
+        /// Why.
+        reason: LongText,
+    },
+    /// Archive.
+    Archive,
+    /// Merge into another open complaint.
+    MergeInto {
+        /// Target.
+        target: ComplaintRef,
+    },
+    /// Withdrawn by the complainant.
+    Withdraw {
+        /// Why.
+        reason: Option<LongText>,
+    },
+    /// Ask for the next extension step.
+    RequestExtension {
+        /// Why.
+        reason: LongText,
+    },
+    /// Approve or refuse the pending extension.
+    DecideExtension {
+        /// Approve?
+        approve: bool,
+        /// Comment.
+        note: Option<LongText>,
+    },
+    /// New facts: restart the clock where the profile says so.
+    NewFacts {
+        /// What is new.
+        description: LongText,
+    },
+    /// Add a note.
+    AddNote {
+        /// Text.
+        text: LongText,
+        /// Whether it records a customer contact.
+        customer_contact: bool,
+    },
+    /// Correct a classification label.
+    CorrectClassification {
+        /// Dimension.
+        dimension: String,
+        /// New code.
+        code: String,
+    },
+    /// Escalate.
+    Escalate {
+        /// Why.
+        reason: String,
+    },
+    /// Scheduler: mark due state.
+    MarkDue {
+        /// New state.
+        state: DueState,
+    },
+}
+
+/// An action that is not allowed, with a stable code for the API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ActionError {
+    /// Stable machine-readable code (`invalid_transition`, `forbidden`, …).
+    pub code: &'static str,
+    /// Human explanation.
+    pub message: String,
+    /// Field at fault, if any.
+    pub field: Option<String>,
+}
+
+impl ActionError {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: None }
+    }
+    fn field(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: Some(field.into()) }
+    }
+}
+
+/// Facts the store supplies while registering (from inside its transaction).
+#[derive(Debug, Clone)]
+pub struct RegistrationContext {
+    /// The new complaint's id.
+    pub id: ComplaintId,
+    /// Serial for the number.
+    pub serial: u64,
+    /// The least-loaded active handler of the routed department, if any.
+    pub handler: Option<UserRef>,
+    /// An open complaint by the same complainant about the same matter.
+    pub duplicate_of: Option<ComplaintRef>,
+}
+
+/// A complaint ready to register: validated, classified and routed, waiting only for the
+/// store's facts.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The validated input.
+    pub new: NewComplaint,
+    /// Classification.
+    pub classification: Classification,
+    /// Routed department.
+    pub department: String,
+    /// Registering user.
+    pub registered_by: Actor,
+    /// Registration time.
+    pub now: Timestamp,
+}
+
+impl Draft {
+    /// Classifies and routes a validated new complaint.
+    pub fn prepare(
+        new: NewComplaint,
+        mut classification: Classification,
+        rules: Rules<'_>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Draft {
+        if new.complainant.customer_type.is_vulnerable() && classification.severity < Severity::Medium {
+            classification.severity = Severity::Medium;
+        }
+        let department = rules
+            .org
+            .route(&crate::org::RoutingFacts {
+                business_type: classification.business_type.as_ref().map(|l| l.code.as_str()),
+                cause: classification.cause.as_ref().map(|l| l.code.as_str()),
+                channel: new.channel.as_str(),
+                unit: &new.respondent.unit,
+                severity: classification.severity,
+                customer_type: new.complainant.customer_type.as_str(),
+            })
+            .code
+            .clone();
+        Draft { new, classification, department, registered_by: actor.clone(), now }
+    }
+
+    /// The duplicate-detection key: same complainant, same business type and cause.
+    pub fn duplicate_key(&self) -> Option<String> {
+        let who = self.new.complainant.identity_key()?;
+        let bt = self.classification.business_type.as_ref().map_or("-", |l| l.code.as_str());
+        let cause = self.classification.cause.as_ref().map_or("-", |l| l.code.as_str());
+        Some(format!("{who}|{bt}|{cause}"))
+    }
+
+    /// Builds the record and its first events.
+    pub fn register(self, ctx: RegistrationContext, rules: Rules<'_>) -> (Complaint, Outcome) {
+        let Draft { new, classification, department, registered_by, now } = self;
+        let local_date = new.received_at.to_zoned(time_zone(rules)).date();
+        let number = complaint_number(local_date, ctx.serial);
+        let actor = registered_by.as_user_ref();
+        let mut c = Complaint {
+            id: ctx.id,
+            number,
+            status: Status::Received,
+            channel: new.channel,
+            regulator_order: new.regulator_order,
+            received_at: new.received_at,
+            registered_by: actor.clone(),
+            registered_at: now,
+            complainant: new.complainant,
+            agent: new.agent,
+            respondent: new.respondent,
+            product: new.product,
+            amount: new.amount,
+            request: new.request,
+            narrative: new.narrative,
+            title: new.title,
+            attachments: Vec::new(),
+            priority: if classification.severity >= Severity::High { Priority::High } else { Priority::Normal },
+            classification,
+            owner: Owner { department: department.clone(), handler: None },
+            profile: rules.profile.id.clone(),
+            clock: ClockState { started_at: new.received_at, pauses: Vec::new(), extensions_granted: 0, pending_extension: None },
+            deadlines: Deadlines::default(),
+            due_state: DueState::OnTime,
+            resolution: None,
+            decision: None,
+            follow_up: None,
+            review: None,
+            notes: Vec::new(),
+            duplicate_of: None,
+            merged_into: None,
+            external_ref: new.external_ref,
+            reopen_count: 0,
+            end_reason: None,
+            version: 0,
+            updated_at: now,
+        };
+        c.recompute_deadlines(rules);
+        let mut out = Outcome::default();
+        out.events.push(c.event(ActionKind::Register, &actor, now, None, None, serde_json::json!({
+            "number": c.number,
+            "channel": c.channel,
+            "classification": c.classification,
+            "deadlines": c.deadlines,
+        })));
+        out.messages.push(rules.templates.render(MessageKind::Acknowledgement, &c, now, &time_zone(rules)));
+        // Intake accepts at once and hands over to the routed department (首问负责 ends here).
+        c.status = Status::Accepted;
+        out.events.push(c.event(ActionKind::Accept, &actor, now, Some(Status::Received), None, serde_json::json!({
+            "owner": { "department": department },
+        })));
+        if let Some(handler) = ctx.handler {
+            c.owner.handler = Some(handler.clone());
+            c.status = Status::Assigned;
+            out.events.push(c.event(ActionKind::Assign, &actor, now, Some(Status::Accepted), Some("least-loaded handler of the routed department".into()), serde_json::json!({
+                "handler": handler,
+            })));
+        }
+        if let Some(dup) = ctx.duplicate_of {
+            let merge = rules.profile.duplicates.policy == DuplicateAction::Merge;
+            c.duplicate_of = Some(dup.clone());
+            if merge {
+                let from = c.status;
+                c.status = Status::Merged;
+                c.merged_into = Some(dup.clone());
+                out.events.push(c.event(ActionKind::MergeInto, &actor, now, Some(from), Some("same complainant and matter within the handling period".into()), serde_json::json!({ "target": dup })));
+            } else {
+                out.events.push(c.event(ActionKind::LinkDuplicate, &actor, now, Some(c.status), Some("same complainant and matter within the handling period".into()), serde_json::json!({ "duplicate_of": dup })));
+            }
+        }
+        c.version = 1;
+        (c, out)
+    }
+}
+
+impl Complaint {
+    fn event(
+        &self,
+        action: ActionKind,
+        actor: &UserRef,
+        at: Timestamp,
+        from: Option<Status>,
+        reason: Option<String>,
+        changes: serde_json::Value,
+    ) -> Event {
+        Event {
+            complaint_id: self.id,
+            action,
+            actor: actor.clone(),
+            at,
+            from_status: from,
+            to_status: self.status,
+            reason,
+            changes,
+        }
+    }
+
+    /// Recomputes every deadline from the clock state and the rules.
+    pub fn recompute_deadlines(&mut self, rules: Rules<'_>) {
+        let calc = calculator(rules);
+        let input = ClockInput {
+            business_type: self.classification.business_type.as_ref().map(|l| l.code.as_str()),
+            started_at: self.clock.started_at,
+            extensions_granted: self.clock.extensions_granted,
+            pauses: self.clock.pauses.iter().map(|p| PauseInterval { start: p.from, end: p.until }).collect(),
+        };
+        let paused = self.clock.pauses.last().is_some_and(|p| p.until.is_none());
+        match calc.compute(&input) {
+            Ok(d) => {
+                self.deadlines.acknowledge_by = d.acknowledgement.map(|a| a.ends_at);
+                self.deadlines.max_decide_by = Some(d.maximum.ends_at);
+                let mut decide_by = d.decision.ends_at;
+                if let Some(order) = self.regulator_order.as_ref().and_then(|o| o.deadline) {
+                    decide_by = decide_by.min(order);
+                }
+                self.deadlines.decide_by = (self.status.is_being_handled() && !paused).then_some(decide_by);
+            }
+            Err(e) => {
+                // Only a date beyond year 9999 gets here; keep the last deadlines rather than none.
+                let _ = e;
+            }
+        }
+        if let Some(decision) = &self.decision
+            && let Ok(Some(r)) = calc.review(decision.decided_at, self.review.as_ref().map(|r| r.requested_at))
+        {
+            self.deadlines.review_apply_by = Some(r.apply_by.ends_at);
+            self.deadlines.review_decide_by = r.decide_by.map(|d| d.ends_at);
+        }
+        if self.status == Status::UnderReview {
+            self.deadlines.decide_by = if paused { None } else { self.deadlines.review_decide_by };
+        }
+    }
+
+    /// How the complaint stands against its watched deadline at `now`.
+    pub fn due_state_at(&self, now: Timestamp, rules: Rules<'_>) -> DueState {
+        if self.clock.pauses.last().is_some_and(|p| p.until.is_none()) && self.status.is_being_handled() {
+            return DueState::Paused;
+        }
+        let Some(ends_at) = self.watched_deadline() else { return DueState::OnTime };
+        let calc = calculator(rules);
+        let last_day = calc.local_date(ends_at.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap_or(ends_at));
+        calc.deadline_state(&Deadline { last_day, ends_at }, now)
+    }
+
+    /// The deadline the scheduler watches: the decision (or review) deadline while the clock
+    /// runs, the follow-up deadline after a decision.
+    pub fn watched_deadline(&self) -> Option<Timestamp> {
+        match self.status {
+            Status::Decided => self.deadlines.follow_up_by,
+            s if s.is_being_handled() => self.deadlines.decide_by,
+            _ => None,
+        }
+    }
+
+    fn require_role(actor: &Actor, allowed: &[Role], what: &str) -> Result<(), ActionError> {
+        if allowed.contains(&actor.role) {
+            Ok(())
+        } else {
+            Err(ActionError::new(
+                "forbidden",
+                format!("{what} needs one of the roles {}", allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")),
+            ))
+        }
+    }
+
+    /// Performs one action. On success the record is updated (version bumped) and the outcome
+    /// lists what to store with it; on error nothing changed.
+    pub fn apply(&mut self, action: Action, actor: &Actor, now: Timestamp, rules: Rules<'_>) -> Result<Outcome, ActionError> {
+        if !actor.role.can_write() {
+            return Err(ActionError::new("forbidden", "this role is read-only"));
+        }
+        let kind = action_kind(&action);
+        let Some(mut to) = self.status.allows(kind) else {
+            return Err(ActionError::new(
+                "invalid_transition",
+                format!("cannot {} a complaint that is {}", kind.as_str().replace('_', " "), self.status),
+            ));
+        };
+        let mut next = self.clone();
+        let from = self.status;
+        let who = actor.as_user_ref();
+        let mut out = Outcome::default();
+        let mut reason: Option<String> = None;
+        let changes: serde_json::Value;
+        const MANAGERS: &[Role] = &[Role::DepartmentHead, Role::Supervisor, Role::Admin];
+        const WORKERS: &[Role] = &[Role::Handler, Role::DepartmentHead, Role::Supervisor, Role::Admin];
+        match action {
+            Action::Accept => {
+                changes = serde_json::json!({});
+            }
+            Action::Decline { reason: code, note } => {
+                Self::require_role(actor, &[Role::IntakeAgent, Role::DepartmentHead, Role::Supervisor, Role::Admin], "declining")?;
+                if rules.profile.decline_reason(&code).is_none() {
+                    return Err(ActionError::field("invalid_reason", "reason", format!("the profile '{}' does not allow the decline reason '{code}'", rules.profile.id)));
+                }
+                next.end_reason = Some(code.clone());
+                reason = Some(code);
+                changes = serde_json::json!({ "note": note });
+            }
+            Action::Assign { handler } => {
+                Self::require_role(actor, MANAGERS, "assigning")?;
+                next.owner.handler = Some(handler.clone());
+                changes = serde_json::json!({ "handler": handler });
+            }
+            Action::Transfer { department, handler, reason: why } => {
+                Self::require_role(actor, WORKERS, "transferring")?;
+                if rules.org.department(&department).is_none() {
+                    return Err(ActionError::field("unknown_department", "department", format!("unknown department '{department}'")));
+                }
+                let previous = next.owner.clone();
+                next.owner = Owner { department, handler };
+                to = if next.owner.handler.is_some() && from == Status::Accepted { Status::Assigned } else if next.owner.handler.is_none() && from == Status::Assigned { Status::Accepted } else { to };
+                reason = Some(why.to_string());
+                changes = serde_json::json!({ "from": previous, "to": next.owner });
+            }
+            Action::StartInvestigation => {
+                Self::require_role(actor, WORKERS, "investigating")?;
+                changes = serde_json::json!({});
+            }
+            Action::Pause { reason: code, note } => {
+                Self::require_role(actor, WORKERS, "pausing the clock")?;
+                if rules.profile.pause_reason(&code).is_none() {
+                    return Err(ActionError::field("invalid_reason", "reason", format!("the profile '{}' does not allow pausing for '{code}'", rules.profile.id)));
+                }
+                next.clock.pauses.push(Pause { reason: code.clone(), from: now, until: None });
+                reason = Some(code);
+                changes = serde_json::json!({ "note": note });
+            }
+            Action::Resume => {
+                Self::require_role(actor, WORKERS, "resuming the clock")?;
+                if let Some(p) = next.clock.pauses.last_mut() {
+                    p.until = Some(now);
+                }
+                changes = serde_json::json!({});
+            }
+            Action::ProposeResolution { kind: rkind, amount, summary } => {
+                Self::require_role(actor, WORKERS, "proposing a resolution")?;
+                let needs_approval = amount.as_ref().is_some_and(|m| rules.profile.compensation_approval_threshold.requires_second_approval(m.amount, m.currency.as_str()));
+                if matches!(rkind, ResolutionKind::Refund | ResolutionKind::Compensation | ResolutionKind::FeeWaiver) && amount.is_none() {
+                    return Err(ActionError::field("missing_field", "amount", "a refund, compensation or waiver needs an amount"));
+                }
+                next.resolution = Some(Resolution { kind: rkind, amount, summary, proposed_by: who.clone(), proposed_at: now, approved_by: None, needs_approval });
+                if needs_approval {
+                    to = Status::AwaitingApproval;
+                    out.notifications.push(Notification { role: Role::Supervisor, department: None, complaint_id: self.id, message: format!("{}: a resolution above the approval threshold waits for a second person", self.number) });
+                }
+                changes = serde_json::json!({ "resolution": next.resolution });
+            }
+            Action::ApproveResolution => {
+                Self::require_role(actor, MANAGERS, "approving a resolution")?;
+                let res = next.resolution.as_mut().ok_or_else(|| ActionError::new("invalid_transition", "there is no resolution to approve"))?;
+                if res.proposed_by.id == actor.id {
+                    return Err(ActionError::new("maker_checker", "the person who proposed a resolution cannot approve it"));
+                }
+                res.approved_by = Some(who.clone());
+                changes = serde_json::json!({ "approved_by": who });
+            }
+            Action::RejectResolution { reason: why } => {
+                Self::require_role(actor, MANAGERS, "sending a resolution back")?;
+                reason = Some(why.to_string());
+                changes = serde_json::json!({ "resolution": next.resolution.take() });
+            }
+            Action::Decide { verification, basis, reasons, remedies } => {
+                Self::require_role(actor, WORKERS, "deciding")?;
+                let res = next.resolution.as_ref().ok_or_else(|| ActionError::new("invalid_transition", "propose a resolution before deciding"))?;
+                if res.needs_approval && res.approved_by.is_none() {
+                    return Err(ActionError::new("approval_required", "the resolution needs a second person's approval first"));
+                }
+                next.decision = Some(DecisionNotice { verification, basis, reasons, remedies, decided_at: now, decided_by: who.clone() });
+                next.deadlines.follow_up_by = calculator(rules).follow_up(now).ok().flatten().map(|d| d.ends_at);
+                changes = serde_json::json!({ "decision": next.decision });
+            }
+            Action::RecordFollowUp { satisfaction, comments } => {
+                Self::require_role(actor, &[Role::Handler, Role::DepartmentHead, Role::Supervisor, Role::Admin, Role::IntakeAgent], "recording a follow-up")?;
+                next.follow_up = Some(FollowUp { satisfaction, comments, by: who.clone(), at: now });
+                // Dissatisfaction reopens and escalates; the rest closes the case.
+                if satisfaction == Satisfaction::Dissatisfied {
+                    to = Status::Investigating;
+                    next.reopen_count += 1;
+                    next.priority = next.priority.raised();
+                    next.decision = None;
+                    next.resolution = None;
+                    next.clock = ClockState { started_at: now, pauses: Vec::new(), extensions_granted: 0, pending_extension: None };
+                    out.notifications.push(Notification { role: Role::DepartmentHead, department: Some(next.owner.department.clone()), complaint_id: self.id, message: format!("{}: the customer is dissatisfied after the decision; reopened", self.number) });
+                    out.notifications.push(Notification { role: Role::Supervisor, department: None, complaint_id: self.id, message: format!("{}: dissatisfied follow-up, reopened and escalated", self.number) });
+                } else {
+                    to = Status::Closed;
+                }
+                changes = serde_json::json!({ "follow_up": next.follow_up });
+            }
+            Action::Close => {
+                Self::require_role(actor, WORKERS, "closing")?;
+                changes = serde_json::json!({});
+            }
+            Action::Reopen { reason: why } => {
+                Self::require_role(actor, WORKERS, "reopening")?;
+                next.reopen_count += 1;
+                next.decision = None;
+                next.resolution = None;
+                next.clock = ClockState { started_at: now, pauses: Vec::new(), extensions_granted: 0, pending_extension: None };
+                reason = Some(why.to_string());
+                changes = serde_json::json!({ "reopen_count": next.reopen_count });
+            }
+            Action::RequestReview { reason: why } => {
+                let decided_at = self.decision.as_ref().map(|d| d.decided_at).ok_or_else(|| ActionError::new("invalid_transition", "there is no decision to review"))?;
+                let window = calculator(rules).review(decided_at, Some(now)).ok().flatten().ok_or_else(|| {
+                    ActionError::new("no_review", format!("the profile '{}' has no review stage", rules.profile.id))
+                })?;
+                if window.applied_in_time == Some(false) {
+                    return Err(ActionError::new("review_window_closed", format!("the review window closed on {}", window.apply_by.last_day)));
+                }
+                let previous_department = next.owner.department.clone();
+                // Review goes up the hierarchy: a superior level re-examines the decision.
+                next.owner = Owner { department: rules.org.superior_department(&previous_department).code.clone(), handler: None };
+                next.review = Some(Review { reason: why.clone(), requested_at: now, previous_department });
+                reason = Some(why.to_string());
+                changes = serde_json::json!({ "owner": next.owner });
+            }
+            Action::Archive => {
+                Self::require_role(actor, &[Role::Supervisor, Role::Admin, Role::DepartmentHead], "archiving")?;
+                changes = serde_json::json!({});
+            }
+            Action::MergeInto { target } => {
+                Self::require_role(actor, WORKERS, "merging")?;
+                if target.id == self.id {
+                    return Err(ActionError::field("invalid_target", "target", "a complaint cannot be merged into itself"));
+                }
+                next.merged_into = Some(target.clone());
+                changes = serde_json::json!({ "target": target });
+            }
+            Action::Withdraw { reason: why } => {
+                next.end_reason = Some("withdrawn".into());
+                reason = why.map(|w| w.to_string());
+                changes = serde_json::json!({});
+            }
+            Action::RequestExtension { reason: why } => {
+                Self::require_role(actor, WORKERS, "requesting an extension")?;
+                if next.clock.pending_extension.is_some() {
+                    return Err(ActionError::new("extension_pending", "an extension request already waits for approval"));
+                }
+                let step = extension_step(rules, &next).ok_or_else(|| {
+                    ActionError::new("no_extension_left", "the profile allows no further extension")
+                })?;
+                let needs_superior = step.approval_level == Some(crate::profile::ApprovalLevel::Superior);
+                reason = Some(why.to_string());
+                if step.needs_approval {
+                    next.clock.pending_extension = Some(ExtensionRequest { requested_by: who.clone(), requested_at: now, reason: why, needs_superior });
+                    let department = if needs_superior { rules.org.superior_department(&next.owner.department).code.clone() } else { next.owner.department.clone() };
+                    out.notifications.push(Notification { role: Role::DepartmentHead, department: Some(department), complaint_id: self.id, message: format!("{}: an extension waits for approval", self.number) });
+                    changes = serde_json::json!({ "pending": true, "needs_superior": needs_superior });
+                } else {
+                    next.clock.extensions_granted += 1;
+                    if step.notify_customer {
+                        next.recompute_deadlines(rules);
+                        out.messages.push(rules.templates.render(MessageKind::Extension, &next, now, &time_zone(rules)));
+                    }
+                    changes = serde_json::json!({ "granted": true, "extensions_granted": next.clock.extensions_granted });
+                }
+            }
+            Action::DecideExtension { approve, note } => {
+                Self::require_role(actor, MANAGERS, "deciding an extension")?;
+                let pending = next.clock.pending_extension.take().ok_or_else(|| ActionError::new("invalid_transition", "no extension request waits for approval"))?;
+                if pending.requested_by.id == actor.id {
+                    return Err(ActionError::new("maker_checker", "the person who asked for an extension cannot approve it"));
+                }
+                if approve && pending.needs_superior && actor.role == Role::DepartmentHead {
+                    let superior = rules.org.superior_department(&next.owner.department).code.clone();
+                    if actor.department.as_deref() != Some(superior.as_str()) {
+                        return Err(ActionError::new("forbidden", format!("this extension needs approval at a superior level ({superior}) or by a supervisor")));
+                    }
+                }
+                if approve {
+                    let step = extension_step(rules, &next).ok_or_else(|| ActionError::new("no_extension_left", "the profile allows no further extension"))?;
+                    next.clock.extensions_granted += 1;
+                    if step.notify_customer {
+                        next.recompute_deadlines(rules);
+                        out.messages.push(rules.templates.render(MessageKind::Extension, &next, now, &time_zone(rules)));
+                    }
+                }
+                reason = note.map(|n| n.to_string());
+                changes = serde_json::json!({ "approved": approve, "extensions_granted": next.clock.extensions_granted });
+            }
+            Action::NewFacts { description } => {
+                if rules.profile.restart_on_new_facts {
+                    next.clock = ClockState { started_at: now, pauses: Vec::new(), extensions_granted: 0, pending_extension: None };
+                }
+                next.notes.push(Note { text: description.clone(), by: who.clone(), at: now, customer_contact: true });
+                reason = Some(description.to_string());
+                changes = serde_json::json!({ "clock_restarted": rules.profile.restart_on_new_facts });
+            }
+            Action::AddNote { text, customer_contact } => {
+                next.notes.push(Note { text: text.clone(), by: who.clone(), at: now, customer_contact });
+                changes = serde_json::json!({ "text": text, "customer_contact": customer_contact });
+            }
+            Action::CorrectClassification { dimension, code } => {
+                Self::require_role(actor, WORKERS, "correcting a classification")?;
+                let dim: Dimension = serde_json::from_value(serde_json::Value::String(dimension.clone())).map_err(|_| {
+                    ActionError::field("invalid_label", "dimension", format!("unknown dimension '{dimension}'; one of channel, business_type, cause, insurance_line, cfpb_product"))
+                })?;
+                let previous = next.classification.label(dim).map(|l| l.code.clone());
+                next.classification.correct(rules.taxonomy, dim, Some(&code), &actor.id).map_err(|e| ActionError::field("invalid_label", "code", e.to_string()))?;
+                out.label_correction = Some(LabelCorrection { dimension: dimension.clone(), previous: previous.clone(), code: code.clone(), by: who.clone() });
+                changes = serde_json::json!({ "dimension": dimension, "from": previous, "to": code });
+            }
+            Action::Escalate { reason: why } => {
+                next.priority = next.priority.raised();
+                out.notifications.push(Notification { role: Role::DepartmentHead, department: Some(next.owner.department.clone()), complaint_id: self.id, message: format!("{}: {why}", self.number) });
+                out.notifications.push(Notification { role: Role::Supervisor, department: None, complaint_id: self.id, message: format!("{}: {why}", self.number) });
+                reason = Some(why);
+                changes = serde_json::json!({ "priority": next.priority });
+            }
+            Action::MarkDue { state } => {
+                next.due_state = state;
+                changes = serde_json::json!({ "due_state": state });
+            }
+        }
+        next.status = to;
+        next.recompute_deadlines(rules);
+        if kind == ActionKind::Decide {
+            out.messages.push(rules.templates.render(MessageKind::Decision, &next, now, &time_zone(rules)));
+        }
+        if kind == ActionKind::Decide || kind == ActionKind::RecordFollowUp && to == Status::Closed {
+            next.due_state = DueState::OnTime;
+        }
+        next.version += 1;
+        next.updated_at = now;
+        let event = next.event(kind, &who, now, Some(from), reason, changes);
+        out.events.insert(0, event);
+        *self = next;
+        Ok(out)
+    }
+}
+
+/// The next extension step the profile offers a complaint, if any.
+fn extension_step(rules: Rules<'_>, c: &Complaint) -> Option<crate::profile::ExtensionStep> {
+    let business_type = c.classification.business_type.as_ref().map(|l| l.code.as_str());
+    rules.profile.rules_for(business_type).extensions.get(c.clock.extensions_granted as usize).cloned()
+}
+
+/// The kind of an action.
+pub fn action_kind(action: &Action) -> ActionKind {
+    match action {
+        Action::Accept => ActionKind::Accept,
+        Action::Decline { .. } => ActionKind::Decline,
+        Action::Assign { .. } => ActionKind::Assign,
+        Action::Transfer { .. } => ActionKind::Transfer,
+        Action::StartInvestigation => ActionKind::StartInvestigation,
+        Action::Pause { .. } => ActionKind::Pause,
+        Action::Resume => ActionKind::Resume,
+        Action::ProposeResolution { .. } => ActionKind::ProposeResolution,
+        Action::ApproveResolution => ActionKind::ApproveResolution,
+        Action::RejectResolution { .. } => ActionKind::RejectResolution,
+        Action::Decide { .. } => ActionKind::Decide,
+        Action::RecordFollowUp { .. } => ActionKind::RecordFollowUp,
+        Action::Close => ActionKind::Close,
+        Action::Reopen { .. } => ActionKind::Reopen,
+        Action::RequestReview { .. } => ActionKind::RequestReview,
+        Action::Archive => ActionKind::Archive,
+        Action::MergeInto { .. } => ActionKind::MergeInto,
+        Action::Withdraw { .. } => ActionKind::Withdraw,
+        Action::RequestExtension { .. } => ActionKind::RequestExtension,
+        Action::DecideExtension { .. } => ActionKind::DecideExtension,
+        Action::NewFacts { .. } => ActionKind::NewFacts,
+        Action::AddNote { .. } => ActionKind::AddNote,
+        Action::CorrectClassification { .. } => ActionKind::CorrectClassification,
+        Action::Escalate { .. } => ActionKind::Escalate,
+        Action::MarkDue { .. } => ActionKind::MarkDue,
+    }
+}

@@ -1,0 +1,294 @@
+//! The states of a complaint and the transitions between them.
+//!
+//! The table in [`Status::allows`] is the single source of truth: the API, the CLI and the
+//! scheduler all go through [`crate::complaint::Complaint::apply`], which refuses anything the
+//! table does not list.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a complaint stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Registered, not yet accepted (受理).
+    Received,
+    /// Accepted; owned by a department, no handler yet.
+    Accepted,
+    /// Declined with a reason the profile allows. Final.
+    Declined,
+    /// A handler owns it.
+    Assigned,
+    /// The handler is investigating.
+    Investigating,
+    /// The clock is paused (external appraisal, customer's materials).
+    Waiting,
+    /// A resolution is proposed.
+    ResolutionProposed,
+    /// The proposed resolution waits for a second person's approval (maker-checker).
+    AwaitingApproval,
+    /// Decided and the customer notified; follow-up pending.
+    Decided,
+    /// Under review (核查) on the customer's application.
+    UnderReview,
+    /// Closed after follow-up.
+    Closed,
+    /// Archived: the complete record kept for the retention period.
+    Archived,
+    /// Merged into another open complaint about the same matter. Final.
+    Merged,
+    /// Withdrawn by the complainant. Final.
+    Withdrawn,
+}
+
+impl Status {
+    /// Every status, for validation messages and filters.
+    pub const ALL: [Status; 14] = [
+        Status::Received,
+        Status::Accepted,
+        Status::Declined,
+        Status::Assigned,
+        Status::Investigating,
+        Status::Waiting,
+        Status::ResolutionProposed,
+        Status::AwaitingApproval,
+        Status::Decided,
+        Status::UnderReview,
+        Status::Closed,
+        Status::Archived,
+        Status::Merged,
+        Status::Withdrawn,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Accepted => "accepted",
+            Status::Declined => "declined",
+            Status::Assigned => "assigned",
+            Status::Investigating => "investigating",
+            Status::Waiting => "waiting",
+            Status::ResolutionProposed => "resolution_proposed",
+            Status::AwaitingApproval => "awaiting_approval",
+            Status::Decided => "decided",
+            Status::UnderReview => "under_review",
+            Status::Closed => "closed",
+            Status::Archived => "archived",
+            Status::Merged => "merged",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(value: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// Whether the legal handling clock still runs for this status (the complaint is not yet
+    /// decided and not ended).
+    pub fn is_being_handled(self) -> bool {
+        matches!(
+            self,
+            Status::Received
+                | Status::Accepted
+                | Status::Assigned
+                | Status::Investigating
+                | Status::Waiting
+                | Status::ResolutionProposed
+                | Status::AwaitingApproval
+                | Status::UnderReview
+        )
+    }
+
+    /// Whether the complaint still needs someone's work (handling, follow-up, review).
+    pub fn is_open(self) -> bool {
+        self.is_being_handled() || self == Status::Decided
+    }
+
+    /// Whether the complaint has ended for good.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Declined | Status::Archived | Status::Merged | Status::Withdrawn)
+    }
+
+    /// The transitions the lifecycle allows from this status for an action.
+    pub fn allows(self, action: ActionKind) -> Option<Status> {
+        use ActionKind as A;
+        use Status as S;
+        let next = match (self, action) {
+            (S::Received, A::Accept) => S::Accepted,
+            (S::Received | S::Accepted | S::Assigned, A::Decline) => S::Declined,
+            (S::Accepted, A::Assign) => S::Assigned,
+            (S::Assigned | S::Investigating | S::Waiting | S::UnderReview, A::Assign) => self,
+            (S::Accepted | S::Assigned | S::Investigating | S::Waiting | S::UnderReview, A::Transfer) => self,
+            (S::Assigned, A::StartInvestigation) => S::Investigating,
+            (S::Investigating | S::UnderReview, A::Pause) => S::Waiting,
+            (S::Waiting, A::Resume) => S::Investigating,
+            (S::Investigating | S::UnderReview, A::ProposeResolution) => S::ResolutionProposed,
+            (S::ResolutionProposed, A::RequestApproval) => S::AwaitingApproval,
+            (S::AwaitingApproval, A::ApproveResolution) => S::ResolutionProposed,
+            (S::AwaitingApproval | S::ResolutionProposed, A::RejectResolution) => S::Investigating,
+            (S::ResolutionProposed, A::Decide) => S::Decided,
+            (S::Decided, A::RecordFollowUp) => S::Decided,
+            (S::Decided, A::Close) => S::Closed,
+            (S::Decided | S::Closed, A::Reopen) => S::Investigating,
+            (S::Decided | S::Closed, A::RequestReview) => S::UnderReview,
+            (S::Closed, A::Archive) => S::Archived,
+            (s, A::MergeInto) if s.is_being_handled() && s != S::UnderReview => S::Merged,
+            (s, A::Withdraw) if s.is_open() => S::Withdrawn,
+            (s, A::RequestExtension | A::DecideExtension | A::NewFacts) if s.is_being_handled() && s != S::Waiting => s,
+            (s, A::AddNote | A::CorrectClassification | A::Escalate | A::MarkDue) if !s.is_final() => s,
+            (s, A::LinkDuplicate) if s.is_open() => s,
+            _ => return None,
+        };
+        Some(next)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kinds of action on a complaint; each becomes one history event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// The complaint was registered.
+    Register,
+    /// Accepted (受理).
+    Accept,
+    /// Declined with a profile reason.
+    Decline,
+    /// Given to a handler.
+    Assign,
+    /// Moved to another department or handler, with a reason.
+    Transfer,
+    /// Investigation started.
+    StartInvestigation,
+    /// Clock paused.
+    Pause,
+    /// Clock resumed.
+    Resume,
+    /// A resolution proposed.
+    ProposeResolution,
+    /// The proposal sent for a second person's approval.
+    RequestApproval,
+    /// The second person approved.
+    ApproveResolution,
+    /// The proposal was sent back.
+    RejectResolution,
+    /// Decided and the customer notified.
+    Decide,
+    /// Follow-up outcome recorded.
+    RecordFollowUp,
+    /// Closed.
+    Close,
+    /// Reopened (dissatisfaction, new issue).
+    Reopen,
+    /// Review (核查) requested by the customer.
+    RequestReview,
+    /// Archived.
+    Archive,
+    /// Merged into another complaint.
+    MergeInto,
+    /// Withdrawn by the complainant.
+    Withdraw,
+    /// An extension of the deadline requested.
+    RequestExtension,
+    /// An extension request approved or refused.
+    DecideExtension,
+    /// New facts restarted the clock.
+    NewFacts,
+    /// A note added.
+    AddNote,
+    /// A person corrected a classification label.
+    CorrectClassification,
+    /// Escalated (priority raised, superiors notified).
+    Escalate,
+    /// The scheduler marked it due soon or overdue.
+    MarkDue,
+    /// Linked to a complaint about the same matter.
+    LinkDuplicate,
+}
+
+impl ActionKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Register => "register",
+            ActionKind::Accept => "accept",
+            ActionKind::Decline => "decline",
+            ActionKind::Assign => "assign",
+            ActionKind::Transfer => "transfer",
+            ActionKind::StartInvestigation => "start_investigation",
+            ActionKind::Pause => "pause",
+            ActionKind::Resume => "resume",
+            ActionKind::ProposeResolution => "propose_resolution",
+            ActionKind::RequestApproval => "request_approval",
+            ActionKind::ApproveResolution => "approve_resolution",
+            ActionKind::RejectResolution => "reject_resolution",
+            ActionKind::Decide => "decide",
+            ActionKind::RecordFollowUp => "record_follow_up",
+            ActionKind::Close => "close",
+            ActionKind::Reopen => "reopen",
+            ActionKind::RequestReview => "request_review",
+            ActionKind::Archive => "archive",
+            ActionKind::MergeInto => "merge_into",
+            ActionKind::Withdraw => "withdraw",
+            ActionKind::RequestExtension => "request_extension",
+            ActionKind::DecideExtension => "decide_extension",
+            ActionKind::NewFacts => "new_facts",
+            ActionKind::AddNote => "add_note",
+            ActionKind::CorrectClassification => "correct_classification",
+            ActionKind::Escalate => "escalate",
+            ActionKind::MarkDue => "mark_due",
+            ActionKind::LinkDuplicate => "link_duplicate",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_main_path_is_allowed() {
+        use ActionKind as A;
+        let path = [
+            (A::Accept, Status::Accepted),
+            (A::Assign, Status::Assigned),
+            (A::StartInvestigation, Status::Investigating),
+            (A::Pause, Status::Waiting),
+            (A::Resume, Status::Investigating),
+            (A::ProposeResolution, Status::ResolutionProposed),
+            (A::Decide, Status::Decided),
+            (A::Close, Status::Closed),
+            (A::Archive, Status::Archived),
+        ];
+        let mut s = Status::Received;
+        for (action, expected) in path {
+            s = s.allows(action).unwrap_or_else(|| panic!("{s} should allow {action:?}"));
+            assert_eq!(s, expected);
+        }
+        assert!(s.is_final());
+    }
+
+    #[test]
+    fn invalid_transitions_are_refused() {
+        assert_eq!(Status::Received.allows(ActionKind::Decide), None);
+        assert_eq!(Status::Archived.allows(ActionKind::Reopen), None);
+        assert_eq!(Status::Withdrawn.allows(ActionKind::AddNote), None);
+        assert_eq!(Status::Waiting.allows(ActionKind::RequestExtension), None);
+        assert_eq!(Status::Decided.allows(ActionKind::MergeInto), None);
+    }
+
+    #[test]
+    fn every_status_round_trips_its_name() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+    }
+}

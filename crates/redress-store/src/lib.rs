@@ -1,0 +1,326 @@
+//! The storage contract of Redress.
+//!
+//! One trait, [`Store`], with one implementation per engine (`redress-store-sqlite`,
+//! `redress-store-postgres`), each with its own migrations. The backend is chosen once at start-up
+//! from the database URL; nothing above this crate knows which engine runs.
+//!
+//! Every write is atomic: a complaint and its events, outbox messages, notifications and label
+//! corrections are stored in one transaction or not at all. The history (`events`) is
+//! append-only: no code path updates or deletes an event.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use redress_domain::complaint::{Complaint, ComplaintId, Event, Outcome, RegistrationContext};
+use redress_domain::lifecycle::Status;
+use redress_domain::org::Role;
+use serde::{Deserialize, Serialize};
+
+pub mod columns;
+pub mod summary;
+
+pub use summary::ComplaintSummary;
+
+/// Storage failures. Callers map `Conflict`, `NotFound` and `IdempotencyMismatch` to client
+/// errors; everything else is the server's problem.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone changed the record since it was read; reload and retry.
+    #[error("the complaint was changed by someone else; reload it and try again")]
+    Conflict,
+    /// The record does not exist.
+    #[error("not found")]
+    NotFound,
+    /// An idempotency key was reused for a different request.
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyMismatch,
+    /// A uniqueness rule was broken (e.g. a user name taken).
+    #[error("{0}")]
+    Duplicate(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A stored document did not decode; the data is damaged or from a newer version.
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Wraps any database error.
+    pub fn db(e: impl std::fmt::Display) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Result alias.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A retried request's identity: the same user, key and body replay the first answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The user sending it.
+    pub user_id: String,
+    /// The client's key.
+    pub key: String,
+    /// Hash of the request body, to catch a key reused for another request.
+    pub request_hash: String,
+}
+
+/// Builds the record once the store has supplied the facts only it knows.
+pub type BuildRecord = Box<dyn FnOnce(RegistrationContext) -> (Complaint, Outcome) + Send>;
+
+/// A complaint to register.
+pub struct Registration {
+    /// The id the complaint will have.
+    pub id: ComplaintId,
+    /// The department routing chose; the store picks its least-loaded active handler.
+    pub department: String,
+    /// Same complainant + matter key; an open complaint with the same key is a duplicate.
+    pub duplicate_key: Option<String>,
+    /// External reference; a second registration with the same one replays the first.
+    pub external_ref: Option<String>,
+    /// Idempotency.
+    pub idempotency: Option<IdempotencyKey>,
+    /// Builds the record.
+    pub build: BuildRecord,
+}
+
+/// What registering did.
+#[derive(Debug, Clone)]
+pub enum Registered {
+    /// A new complaint.
+    Created(Box<Complaint>),
+    /// The same request (idempotency key or external reference) was seen before: this is the
+    /// complaint it created.
+    Replayed(Box<Complaint>),
+}
+
+impl Registered {
+    /// The complaint either way.
+    pub fn complaint(&self) -> &Complaint {
+        match self {
+            Registered::Created(c) | Registered::Replayed(c) => c,
+        }
+    }
+}
+
+/// A changed complaint to save, with what the action produced.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The record after the action.
+    pub complaint: Complaint,
+    /// The version it had when read; the save fails with `Conflict` if it moved.
+    pub expected_version: u32,
+    /// The handler before the action, and whether the complaint was open then: the store keeps
+    /// handlers' open-complaint counts for least-loaded assignment.
+    pub previous_handler: Option<String>,
+    /// Whether it was open before.
+    pub was_open: bool,
+    /// Events, messages, notifications, label corrections.
+    pub outcome: Outcome,
+}
+
+/// One stored history entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// Position in the complaint's history, from 1.
+    pub seq: i64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// One outbox message with its delivery state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    /// Id.
+    pub id: i64,
+    /// Complaint.
+    pub complaint_id: ComplaintId,
+    /// Delivery state: `pending`, `sent`, `failed`.
+    pub state: String,
+    /// The message.
+    #[serde(flatten)]
+    pub message: redress_domain::messages::OutgoingMessage,
+}
+
+/// One stored notification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredNotification {
+    /// Id.
+    pub id: i64,
+    /// When.
+    pub created_at: Timestamp,
+    /// The notification.
+    #[serde(flatten)]
+    pub notification: redress_domain::complaint::Notification,
+}
+
+/// A stored label correction (training data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredLabel {
+    /// Complaint.
+    pub complaint_id: ComplaintId,
+    /// When.
+    pub at: Timestamp,
+    /// The correction.
+    #[serde(flatten)]
+    pub correction: redress_domain::complaint::LabelCorrection,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Id.
+    pub id: String,
+    /// Unique login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Department, for handlers and department heads.
+    pub department: Option<String>,
+    /// Whether the account may act and receive work.
+    pub active: bool,
+    /// Open complaints owned.
+    pub open_load: i64,
+}
+
+/// A user to create; the token is stored only as its hash.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Id.
+    pub id: String,
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Department.
+    pub department: Option<String>,
+    /// SHA-256 of the API token, hex.
+    pub token_hash: String,
+    /// Argon2 hash of a password, if one was set.
+    pub password_hash: Option<String>,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// List filters. All given conditions must hold.
+#[derive(Debug, Clone, Default)]
+pub struct ComplaintFilter {
+    /// Any of these statuses.
+    pub statuses: Vec<Status>,
+    /// Channel wire name.
+    pub channel: Option<String>,
+    /// Owner department (forced for department-bound roles).
+    pub department: Option<String>,
+    /// Owner handler id.
+    pub handler: Option<String>,
+    /// Severity wire name.
+    pub severity: Option<String>,
+    /// Due state wire name.
+    pub due_state: Option<String>,
+    /// Business-type code prefix.
+    pub business_type: Option<String>,
+    /// Received at or after.
+    pub received_from: Option<Timestamp>,
+    /// Received before.
+    pub received_to: Option<Timestamp>,
+    /// Keyset cursor: continue after this (received_at, id), newest first.
+    pub after: Option<Cursor>,
+    /// Page size (1–200).
+    pub limit: u32,
+}
+
+/// A position in the newest-first list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Received-at of the last row seen.
+    pub received_at: Timestamp,
+    /// Id of the last row seen.
+    pub id: ComplaintId,
+}
+
+impl Cursor {
+    /// Opaque text form for the API.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.received_at.as_microsecond(), self.id)
+    }
+
+    /// Parses the text form.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let (micros, id) = text.split_once('_')?;
+        Some(Cursor {
+            received_at: Timestamp::from_microsecond(micros.parse().ok()?).ok()?,
+            id: ComplaintId::parse(id)?,
+        })
+    }
+}
+
+/// A page of results.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// Rows.
+    pub items: Vec<T>,
+    /// Cursor for the next page, if there may be one.
+    pub next: Option<Cursor>,
+}
+
+/// Storage of complaints, their history and the people who handle them.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Engine name, for logs and the health endpoint.
+    fn engine(&self) -> &'static str;
+
+    /// Applies pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    /// Registers a complaint atomically: number, handler, duplicate link, record, events,
+    /// acknowledgement message, idempotency key. Durable when this returns `Ok`.
+    async fn register(&self, registration: Registration) -> StoreResult<Registered>;
+
+    /// One complaint.
+    async fn complaint(&self, id: ComplaintId) -> StoreResult<Option<Complaint>>;
+
+    /// One complaint by number.
+    async fn complaint_by_number(&self, number: &str) -> StoreResult<Option<Complaint>>;
+
+    /// The newest complaints matching a filter.
+    async fn list(&self, filter: &ComplaintFilter) -> StoreResult<Page<ComplaintSummary>>;
+
+    /// Saves a changed complaint with its outcome atomically (optimistic concurrency).
+    async fn save(&self, change: Change) -> StoreResult<()>;
+
+    /// A complaint's history, oldest first.
+    async fn history(&self, id: ComplaintId) -> StoreResult<Vec<StoredEvent>>;
+
+    /// A complaint's outbox messages, oldest first.
+    async fn messages(&self, id: ComplaintId) -> StoreResult<Vec<StoredMessage>>;
+
+    /// Notifications for a role (and department), newest first.
+    async fn notifications(&self, role: Role, department: Option<&str>, limit: u32) -> StoreResult<Vec<StoredNotification>>;
+
+    /// Label corrections, oldest first (training data).
+    async fn label_corrections(&self, limit: u32) -> StoreResult<Vec<StoredLabel>>;
+
+    /// Complaints whose due state may need to change: the watched deadline has passed and they
+    /// are not yet marked overdue, or it falls before `soon_before` and they are still marked on
+    /// time. Soonest first.
+    async fn due_candidates(&self, now: Timestamp, soon_before: Timestamp, limit: u32) -> StoreResult<Vec<Complaint>>;
+
+    /// Creates a user.
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+
+    /// The active user holding a token (by hash).
+    async fn user_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<User>>;
+
+    /// A user by id.
+    async fn user(&self, id: &str) -> StoreResult<Option<User>>;
+
+    /// A user by login name.
+    async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>>;
+
+    /// All users.
+    async fn users(&self) -> StoreResult<Vec<User>>;
+
+    /// Number of complaints stored.
+    async fn count(&self) -> StoreResult<u64>;
+}

@@ -1,0 +1,42 @@
+//! The `redress` binary's library half: configuration, opening the store chosen by the URL,
+//! and the command-line commands, so the integration tests drive exactly what the binary runs.
+
+pub mod cli_complaint;
+pub mod config;
+pub mod import;
+pub mod users;
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use redress_domain::clock::SystemClock;
+use redress_domain::rulebook::RuleBook;
+use redress_server::AppState;
+use redress_store::Store;
+
+use crate::config::Config;
+
+/// Opens the store named by a URL: the backend is chosen here, once.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(redress_store_sqlite::SqliteStore::open(url).await.with_context(|| format!("opening {url}"))?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(redress_store_postgres::PostgresStore::connect(url).await.with_context(|| format!("connecting to {url}"))?)
+    } else {
+        bail!("unsupported database URL '{url}': use sqlite://PATH or postgres://…");
+    };
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+/// Loads configuration, rules and the store into the application state.
+pub async fn app_state(cli_config: Option<&std::path::Path>, db: Option<&str>) -> anyhow::Result<(Config, AppState)> {
+    let mut config = Config::load(cli_config)?;
+    if let Some(db) = db {
+        config.database_url = db.to_string();
+    }
+    let rules = RuleBook::load(&config.rules).context("loading the rules")?;
+    let store = open_store(&config.database_url).await?;
+    Ok((config, AppState::new(store, Arc::new(rules), Arc::new(SystemClock))))
+}
+

@@ -1,0 +1,9 @@
+//! The integration suite: one binary, run on SQLite and, when `REDRESS_TEST_POSTGRES_URL` names
+//! a server, on PostgreSQL too.
+
+mod support;
+
+mod api_errors;
+mod api_lifecycle;
+mod cli;
+mod store_story;

@@ -1,0 +1,200 @@
+//! The storage conformance story: one sequence of operations through the `Store` trait that
+//! every engine must pass the same way.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use redress_domain::classify::ClassifyInput;
+use redress_domain::complaint::{
+    Action, Actor, Channel, Complainant, Complaint, ComplaintId, CustomerType, Draft, Language, NewComplaint, Respondent,
+};
+use redress_domain::deadline::DueState;
+use redress_domain::fields::{Narrative, PersonName, Phone, Request};
+use redress_domain::lifecycle::Status;
+use redress_domain::org::Role;
+use redress_domain::rulebook::RuleBook;
+use redress_store::{Change, ComplaintFilter, IdempotencyKey, NewUser, Registered, Registration, Store, StoreError};
+
+use crate::on_both_engines;
+use crate::support::{Engine, fresh_store, start_time};
+
+on_both_engines!(store_story);
+
+fn new_complaint(phone: &str, at: Timestamp) -> NewComplaint {
+    NewComplaint {
+        channel: Channel::Web,
+        regulator_order: None,
+        received_at: at,
+        complainant: Complainant {
+            name: PersonName::parse("name", "李四").unwrap(),
+            id_number: None,
+            phone: Some(Phone::parse("phone", phone).unwrap()),
+            email: None,
+            customer_type: CustomerType::Elderly,
+            language: Language::ZhCn,
+        },
+        agent: None,
+        respondent: Respondent { unit: "SH".into(), staff: vec![] },
+        product: None,
+        business_type: None,
+        amount: None,
+        request: Request::parse("request", "退还年费").unwrap(),
+        narrative: Narrative::parse("narrative", "信用卡年费被乱收费，客服说无法退").unwrap(),
+        title: None,
+        external_ref: None,
+    }
+}
+
+fn registration(book: &Arc<RuleBook>, new: NewComplaint, now: Timestamp, idempotency: Option<IdempotencyKey>, external_ref: Option<&str>) -> Registration {
+    let actor = Actor { id: "u-intake".into(), name: "intake".into(), role: Role::IntakeAgent, department: None };
+    let mut new = new;
+    new.external_ref = external_ref.map(str::to_string);
+    let classification = book.classifier.classify(&ClassifyInput { narrative: new.narrative.as_str(), request: new.request.as_str(), ..Default::default() });
+    let draft = Draft::prepare(new, classification, book.default_rules(), &actor, now);
+    Registration {
+        id: ComplaintId::generate(now),
+        department: draft.department.clone(),
+        duplicate_key: draft.duplicate_key(),
+        external_ref: draft.new.external_ref.clone(),
+        idempotency,
+        build: {
+            let book = book.clone();
+            Box::new(move |ctx| draft.register(ctx, book.default_rules()))
+        },
+    }
+}
+
+fn created(r: Registered) -> Complaint {
+    match r {
+        Registered::Created(c) => *c,
+        Registered::Replayed(c) => panic!("expected a new complaint, got a replay of {}", c.number),
+    }
+}
+
+async fn add_user(store: &dyn Store, name: &str, role: Role, department: Option<&str>) -> String {
+    let id = uuid::Uuid::now_v7().to_string();
+    store
+        .create_user(NewUser { id: id.clone(), name: name.into(), role, department: department.map(Into::into), token_hash: format!("hash-{name}"), password_hash: None, created_at: start_time() })
+        .await
+        .unwrap();
+    id
+}
+
+async fn store_story(engine: Engine) {
+    let Some((store, _dir)) = fresh_store(engine).await else { return };
+    store.migrate().await.expect("migrations are idempotent");
+    let book = Arc::new(RuleBook::builtin());
+    let now = start_time();
+
+    // Users and least-loaded assignment.
+    let h1 = add_user(&*store, "h1", Role::Handler, Some("SH-CARD")).await;
+    let h2 = add_user(&*store, "h2", Role::Handler, Some("SH-CARD")).await;
+    assert!(matches!(store.create_user(NewUser { id: "x".into(), name: "h1".into(), role: Role::Handler, department: None, token_hash: "other".into(), password_hash: None, created_at: now }).await, Err(StoreError::Duplicate(_))));
+    assert_eq!(store.user_by_token_hash("hash-h1").await.unwrap().unwrap().id, h1);
+    assert!(store.user_by_token_hash("nope").await.unwrap().is_none());
+    assert_eq!(store.user_by_name("h2").await.unwrap().unwrap().id, h2);
+
+    let a = created(store.register(registration(&book, new_complaint("13800000001", now), now, None, None)).await.unwrap());
+    let b = created(store.register(registration(&book, new_complaint("13800000002", now + SignedDuration::from_secs(1)), now, None, None)).await.unwrap());
+    assert_eq!(a.owner.department, "SH-CARD", "{:?}", a.classification);
+    let handlers: std::collections::HashSet<_> = [&a, &b].iter().map(|c| c.owner.handler.as_ref().unwrap().id.clone()).collect();
+    assert_eq!(handlers.len(), 2, "work is spread to the least-loaded handler");
+    assert!(a.number < b.number);
+    assert_eq!(store.user(&h1).await.unwrap().unwrap().open_load, 1);
+
+    // Reads.
+    assert_eq!(store.complaint(a.id).await.unwrap().unwrap(), a);
+    assert_eq!(store.complaint_by_number(&b.number).await.unwrap().unwrap().id, b.id);
+    assert!(store.complaint(ComplaintId::generate(now)).await.unwrap().is_none());
+    assert_eq!(store.count().await.unwrap(), 2);
+    assert_eq!(store.history(a.id).await.unwrap().len(), 3);
+    assert_eq!(store.messages(a.id).await.unwrap()[0].state, "pending");
+
+    // Idempotency and external references.
+    let key = |hash: &str| Some(IdempotencyKey { user_id: "u-intake".into(), key: "k1".into(), request_hash: hash.into() });
+    let first = created(store.register(registration(&book, new_complaint("13800000003", now), now, key("h"), None)).await.unwrap());
+    match store.register(registration(&book, new_complaint("13800000003", now), now, key("h"), None)).await.unwrap() {
+        Registered::Replayed(c) => assert_eq!(c.id, first.id),
+        Registered::Created(_) => panic!("registered twice"),
+    }
+    assert!(matches!(store.register(registration(&book, new_complaint("13800000003", now), now, key("other"), None)).await, Err(StoreError::IdempotencyMismatch)));
+    let ext = created(store.register(registration(&book, new_complaint("13800000004", now), now, None, Some("cfpb:1"))).await.unwrap());
+    assert!(matches!(store.register(registration(&book, new_complaint("13800000005", now), now, None, Some("cfpb:1"))).await.unwrap(), Registered::Replayed(c) if c.id == ext.id));
+
+    // A repeat by the same complainant about the same matter is merged (cn-nfra).
+    let repeat = created(store.register(registration(&book, new_complaint("13800000001", now), now, None, None)).await.unwrap());
+    assert_eq!(repeat.status, Status::Merged);
+    assert_eq!(repeat.merged_into.as_ref().unwrap().id, a.id);
+    assert_eq!(store.count().await.unwrap(), 5);
+
+    // Saving an action, with optimistic concurrency.
+    let actor = Actor { id: h1.clone(), name: "h1".into(), role: Role::Handler, department: Some("SH-CARD".into()) };
+    let mine = if a.owner.handler.as_ref().unwrap().id == h1 { a.clone() } else { b.clone() };
+    let mut c = mine.clone();
+    let outcome = c.apply(Action::StartInvestigation, &actor, now, book.default_rules()).unwrap();
+    let change = Change { complaint: c.clone(), expected_version: mine.version, previous_handler: Some(h1.clone()), was_open: true, outcome };
+    store.save(change.clone()).await.unwrap();
+    assert!(matches!(store.save(change).await, Err(StoreError::Conflict)));
+    let saved = store.complaint(c.id).await.unwrap().unwrap();
+    assert_eq!(saved.status, Status::Investigating);
+    assert_eq!(saved.version, mine.version + 1);
+    let history = store.history(c.id).await.unwrap();
+    assert_eq!(history.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+
+    // Ending a complaint frees its handler.
+    let load_before = store.user(&h1).await.unwrap().unwrap().open_load;
+    let mut w = saved.clone();
+    let outcome = w.apply(Action::Withdraw { reason: None }, &actor, now, book.default_rules()).unwrap();
+    store.save(Change { complaint: w.clone(), expected_version: saved.version, previous_handler: Some(h1.clone()), was_open: true, outcome }).await.unwrap();
+    assert_eq!(store.user(&h1).await.unwrap().unwrap().open_load, load_before - 1);
+
+    // Lists: filters and keyset pagination, newest first.
+    let all = store.list(&ComplaintFilter { limit: 200, ..Default::default() }).await.unwrap();
+    assert_eq!(all.items.len(), 5);
+    assert!(all.items.windows(2).all(|w| (w[0].received_at, w[0].id) >= (w[1].received_at, w[1].id)));
+    let page1 = store.list(&ComplaintFilter { limit: 2, ..Default::default() }).await.unwrap();
+    let page2 = store.list(&ComplaintFilter { limit: 2, after: page1.next, ..Default::default() }).await.unwrap();
+    let page3 = store.list(&ComplaintFilter { limit: 2, after: page2.next, ..Default::default() }).await.unwrap();
+    let paged: Vec<_> = page1.items.iter().chain(&page2.items).chain(&page3.items).map(|s| s.id).collect();
+    assert_eq!(paged, all.items.iter().map(|s| s.id).collect::<Vec<_>>());
+    let merged = store.list(&ComplaintFilter { statuses: vec![Status::Merged, Status::Withdrawn], limit: 50, ..Default::default() }).await.unwrap();
+    assert_eq!(merged.items.len(), 2);
+    let by_handler = store.list(&ComplaintFilter { handler: Some(h2.clone()), limit: 50, ..Default::default() }).await.unwrap();
+    assert!(by_handler.items.iter().all(|s| s.handler.as_deref() == Some("h2")));
+    let dept = store.list(&ComplaintFilter { department: Some("GZ-CP".into()), limit: 50, ..Default::default() }).await.unwrap();
+    assert!(dept.items.is_empty());
+    let later = store.list(&ComplaintFilter { received_from: Some(now + SignedDuration::from_millis(500)), limit: 50, ..Default::default() }).await.unwrap();
+    assert_eq!(later.items.len(), 1);
+
+    // Deadlines the scheduler should look at.
+    let soon = now + SignedDuration::from_hours(24 * 20);
+    let candidates = store.due_candidates(now + SignedDuration::from_hours(24 * 16), soon, 100).await.unwrap();
+    assert!(candidates.iter().all(|c| c.status.is_open()));
+    assert_eq!(candidates.len(), 3, "the open ones: b (or a), the idempotent one, the external one");
+    let mut overdue = candidates[0].clone();
+    let version = overdue.version;
+    let outcome = overdue.apply(Action::MarkDue { state: DueState::Overdue }, &Actor::system(), now, book.default_rules()).unwrap();
+    store.save(Change { complaint: overdue.clone(), expected_version: version, previous_handler: overdue.owner.handler.as_ref().map(|h| h.id.clone()), was_open: true, outcome }).await.unwrap();
+    let again = store.due_candidates(now + SignedDuration::from_hours(24 * 16), soon, 100).await.unwrap();
+    assert_eq!(again.len(), 2);
+
+    // Notifications and label corrections round-trip.
+    let mut e = store.complaint(b.id).await.unwrap().unwrap();
+    let version = e.version;
+    let was = e.owner.handler.as_ref().map(|h| h.id.clone());
+    let outcome = e.apply(Action::Escalate { reason: "test".into() }, &Actor::system(), now, book.default_rules()).unwrap();
+    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was.clone(), was_open: true, outcome }).await.unwrap();
+    let n = store.notifications(Role::DepartmentHead, Some("SH-CARD"), 10).await.unwrap();
+    assert_eq!(n.len(), 1);
+    assert!(store.notifications(Role::DepartmentHead, Some("GZ-CP"), 10).await.unwrap().is_empty());
+    let version = e.version;
+    let outcome = e.apply(Action::CorrectClassification { dimension: "cause".into(), code: "C11".into() }, &actor_head(), now, book.default_rules()).unwrap();
+    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was, was_open: true, outcome }).await.unwrap();
+    let labels = store.label_corrections(10).await.unwrap();
+    assert_eq!(labels.len(), 1);
+    assert_eq!(labels[0].complaint_id, b.id);
+}
+
+fn actor_head() -> Actor {
+    Actor { id: "head".into(), name: "head".into(), role: Role::DepartmentHead, department: Some("SH-CARD".into()) }
+}

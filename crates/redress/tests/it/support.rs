@@ -1,0 +1,205 @@
+//! Test support: the real application on port 0 against a fresh database, on either engine.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use redress_domain::clock::ManualClock;
+use redress_domain::org::Role;
+use redress_domain::rulebook::RuleBook;
+use redress_server::AppState;
+use redress_server::auth::token_hash;
+use redress_store::{NewUser, Store};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// The variable naming a PostgreSQL server for the PostgreSQL half of the suite.
+pub const POSTGRES_URL_VAR: &str = "REDRESS_TEST_POSTGRES_URL";
+
+/// Which storage engine a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named async test function once per engine.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::support::Engine::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::support::Engine::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// A fresh, empty store of the engine, or `None` (with a notice) when the engine is not
+/// configured here.
+pub async fn fresh_store(engine: Engine) -> Option<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
+    match engine {
+        Engine::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("redress.db").display());
+            let store = redress::open_store(&url).await.expect("open sqlite");
+            Some((store, Some(dir)))
+        }
+        Engine::Postgres => {
+            let Ok(url) = std::env::var(POSTGRES_URL_VAR) else {
+                eprintln!("skipping the PostgreSQL run: {POSTGRES_URL_VAR} is not set");
+                return None;
+            };
+            let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+            let store = redress_store_postgres::PostgresStore::connect_with_schema(&url, &schema).await.expect("connect postgres");
+            store.migrate().await.expect("migrate postgres");
+            Some((Arc::new(store), None))
+        }
+    }
+}
+
+/// 10:00 in Shanghai on Monday 20 January 2025, a week before the Spring Festival.
+pub fn start_time() -> Timestamp {
+    "2025-01-20T02:00:00Z".parse().unwrap()
+}
+
+/// The application under test.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub tokens: HashMap<&'static str, String>,
+    pub user_ids: HashMap<&'static str, String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The users every test app has: (name, role, department).
+pub const USERS: &[(&str, Role, Option<&str>)] = &[
+    ("admin", Role::Admin, None),
+    ("intake", Role::IntakeAgent, None),
+    ("supervisor", Role::Supervisor, None),
+    ("supervisor2", Role::Supervisor, None),
+    ("auditor", Role::Auditor, None),
+    ("ho_handler", Role::Handler, Some("HO-CP")),
+    ("ho_head", Role::DepartmentHead, Some("HO-CP")),
+    ("card_handler", Role::Handler, Some("SH-CARD")),
+    ("card_handler2", Role::Handler, Some("SH-CARD")),
+    ("card_head", Role::DepartmentHead, Some("SH-CARD")),
+    ("sh_cp_head", Role::DepartmentHead, Some("SH-CP")),
+    ("gz_handler", Role::Handler, Some("GZ-CP")),
+];
+
+impl TestApp {
+    /// Starts the real server on port 0 with a fresh database and the standard users.
+    pub async fn start(engine: Engine) -> Option<TestApp> {
+        let (store, dir) = fresh_store(engine).await?;
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let state = AppState::new(store.clone(), Arc::new(RuleBook::builtin()), clock.clone());
+        let mut tokens = HashMap::new();
+        let mut user_ids = HashMap::new();
+        for &(name, role, department) in USERS {
+            let token = format!("test-token-{name}-{}", uuid::Uuid::now_v7().simple());
+            let id = uuid::Uuid::now_v7().to_string();
+            store
+                .create_user(NewUser {
+                    id: id.clone(),
+                    name: name.to_string(),
+                    role,
+                    department: department.map(str::to_string),
+                    token_hash: token_hash(&token),
+                    password_hash: None,
+                    created_at: start_time(),
+                })
+                .await
+                .expect("create user");
+            tokens.insert(name, token);
+            user_ids.insert(name, id);
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(redress_server::serve(listener, state.clone(), std::future::pending()));
+        Some(TestApp {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            state,
+            clock,
+            tokens,
+            user_ids,
+            _dir: dir,
+        })
+    }
+
+    fn auth(&self, who: &str, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.tokens.get(who) {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    /// POSTs JSON as a user; returns the status and the JSON body.
+    pub async fn post(&self, who: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+        let res = self.auth(who, self.http.post(format!("{}{path}", self.base))).json(body).send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs raw bytes as JSON.
+    pub async fn post_raw(&self, who: &str, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let res = self
+            .auth(who, self.http.post(format!("{}{path}", self.base)))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs as a user.
+    pub async fn get(&self, who: &str, path: &str) -> (StatusCode, Value) {
+        let res = self.auth(who, self.http.get(format!("{}{path}", self.base))).send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Registers a complaint as the intake agent and returns it (asserting 201).
+    pub async fn register(&self, body: &Value) -> Value {
+        let (status, v) = self.post("intake", "/api/v1/complaints", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        v
+    }
+
+    /// Performs an action, asserting success; returns the complaint.
+    pub async fn act(&self, who: &str, id: &str, action: &str, body: Value) -> Value {
+        let (status, v) = self.post(who, &format!("/api/v1/complaints/{id}/{action}"), &body).await;
+        assert_eq!(status, StatusCode::OK, "{action} as {who}: {v}");
+        v
+    }
+
+    /// Moves the clock.
+    pub fn advance_days(&self, days: i64) {
+        self.clock.advance(jiff::SignedDuration::from_hours(24 * days));
+    }
+}
+
+/// A realistic credit-card complaint against the Shanghai branch.
+pub fn card_complaint(phone: &str) -> Value {
+    serde_json::json!({
+        "channel": "hotline",
+        "complainant": { "name": "张三", "phone": phone, "id_number": "11010519491231002X", "customer_type": "individual" },
+        "respondent": { "unit": "SH", "staff": ["柜员 0123"] },
+        "product": "信用卡",
+        "amount": { "amount": "5000.00", "currency": "CNY" },
+        "request": "要求退还被盗刷的5000元并赔偿损失",
+        "narrative": "我的信用卡在11月20日晚被盗刷了5000元，我本人当时在家，卡片也在身边。联系客服三次都说在处理，到现在没有结果，态度很差。"
+    })
+}

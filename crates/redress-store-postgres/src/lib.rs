@@ -90,6 +90,17 @@ impl PostgresStore {
         conn.close().await.map_err(StoreError::db)?;
         Ok(PostgresStore { pool: pool(opts.options([("search_path", schema)])).await? })
     }
+
+    /// Drops a schema made by [`PostgresStore::connect_with_schema`] with everything in it; for
+    /// throw-away test and benchmark databases.
+    pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
+        if !plain_identifier(schema) {
+            return Err(StoreError::Database(format!("invalid schema name '{schema}'")));
+        }
+        let mut conn = PgConnection::connect_with(&options(url)?).await.map_err(StoreError::db)?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(&mut conn).await.map_err(StoreError::db)?;
+        conn.close().await.map_err(StoreError::db)
+    }
 }
 
 fn user_from_row(row: &PgRow) -> StoreResult<User> {

@@ -88,6 +88,18 @@ async fn store_round_trip() {
         return;
     };
     let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    // Several servers starting at once against the same, not yet existing schema.
+    let mut starting = Vec::new();
+    for _ in 0..4 {
+        let (url, schema) = (url.clone(), schema.clone());
+        starting.push(tokio::spawn(async move {
+            let other = PostgresStore::connect_with_schema(&url, &schema).await?;
+            other.migrate().await
+        }));
+    }
+    for s in starting {
+        s.await.unwrap().expect("concurrent start-up");
+    }
     let store = PostgresStore::connect_with_schema(&url, &schema).await.expect("connect");
     let result = tokio::spawn(exercise(store.clone(), url.clone(), schema.clone())).await;
     drop(store);
@@ -101,15 +113,6 @@ async fn store_round_trip() {
 async fn exercise(store: PostgresStore, url: String, schema: String) {
     assert_eq!(store.engine(), "postgres");
     assert!(PostgresStore::connect_with_schema("postgres://localhost/x", "Bad-Name").await.is_err());
-    // Several servers starting at once against the same (empty) schema.
-    let mut starting = Vec::new();
-    for _ in 0..4 {
-        let other = PostgresStore::connect_with_schema(&url, &schema).await.expect("connect");
-        starting.push(tokio::spawn(async move { other.migrate().await }));
-    }
-    for s in starting {
-        s.await.unwrap().expect("concurrent migrate");
-    }
     store.migrate().await.expect("migrate");
     store.migrate().await.expect("migrate again");
     let book = Arc::new(RuleBook::builtin());

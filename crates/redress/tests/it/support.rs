@@ -42,15 +42,37 @@ macro_rules! on_both_engines {
     };
 }
 
+/// What a fresh database leaves behind, removed when dropped: a temporary directory (SQLite) or
+/// a schema (PostgreSQL).
+pub enum Scratch {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Schema { url: String, schema: String },
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Scratch::Schema { url, schema } = self {
+            let (url, schema) = (url.clone(), schema.clone());
+            // Drop runs inside the test's runtime, which cannot block on async work; a short-lived
+            // runtime on its own thread can.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(redress_store_postgres::PostgresStore::drop_schema(&url, &schema))
+            })
+            .join();
+        }
+    }
+}
+
 /// A fresh, empty store of the engine, or `None` (with a notice) when the engine is not
 /// configured here.
-pub async fn fresh_store(engine: Engine) -> Option<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
+pub async fn fresh_store(engine: Engine) -> Option<(Arc<dyn Store>, Scratch)> {
     match engine {
         Engine::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("redress.db").display());
             let store = redress::open_store(&url).await.expect("open sqlite");
-            Some((store, Some(dir)))
+            Some((store, Scratch::Dir(dir)))
         }
         Engine::Postgres => {
             let Ok(url) = std::env::var(POSTGRES_URL_VAR) else {
@@ -60,7 +82,7 @@ pub async fn fresh_store(engine: Engine) -> Option<(Arc<dyn Store>, Option<tempf
             let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
             let store = redress_store_postgres::PostgresStore::connect_with_schema(&url, &schema).await.expect("connect postgres");
             store.migrate().await.expect("migrate postgres");
-            Some((Arc::new(store), None))
+            Some((Arc::new(store), Scratch::Schema { url, schema }))
         }
     }
 }
@@ -77,8 +99,7 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     pub tokens: HashMap<&'static str, String>,
-    pub user_ids: HashMap<&'static str, String>,
-    _dir: Option<tempfile::TempDir>,
+    _scratch: Scratch,
 }
 
 /// The users every test app has: (name, role, department).
@@ -104,13 +125,11 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(start_time()));
         let state = AppState::new(store.clone(), Arc::new(RuleBook::builtin()), clock.clone());
         let mut tokens = HashMap::new();
-        let mut user_ids = HashMap::new();
         for &(name, role, department) in USERS {
             let token = format!("test-token-{name}-{}", uuid::Uuid::now_v7().simple());
-            let id = uuid::Uuid::now_v7().to_string();
             store
                 .create_user(NewUser {
-                    id: id.clone(),
+                    id: uuid::Uuid::now_v7().to_string(),
                     name: name.to_string(),
                     role,
                     department: department.map(str::to_string),
@@ -121,7 +140,6 @@ impl TestApp {
                 .await
                 .expect("create user");
             tokens.insert(name, token);
-            user_ids.insert(name, id);
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -132,8 +150,7 @@ impl TestApp {
             state,
             clock,
             tokens,
-            user_ids,
-            _dir: dir,
+            _scratch: dir,
         })
     }
 

@@ -822,6 +822,11 @@ pub enum Action {
         /// Whether it records a customer contact.
         customer_contact: bool,
     },
+    /// Attach a stored file.
+    Attach {
+        /// The file.
+        attachment: AttachmentRef,
+    },
     /// Correct a classification label.
     CorrectClassification {
         /// Dimension.
@@ -1327,6 +1332,15 @@ impl Complaint {
                 next.notes.push(Note { text: text.clone(), by: who.clone(), at: now, customer_contact });
                 changes = serde_json::json!({ "text": text, "customer_contact": customer_contact });
             }
+            Action::Attach { attachment } => {
+                if next.attachments.len() >= crate::attachment::MAX_ATTACHMENTS_PER_COMPLAINT {
+                    return Err(ActionError::new("too_many_attachments", "this complaint has the most attachments allowed"));
+                }
+                if !next.attachments.iter().any(|a| a.sha256 == attachment.sha256) {
+                    next.attachments.push(attachment.clone());
+                }
+                changes = serde_json::json!({ "attachment": attachment });
+            }
             Action::CorrectClassification { dimension, code } => {
                 Self::require_role(actor, WORKERS, "correcting a classification")?;
                 let dim: Dimension = serde_json::from_value(serde_json::Value::String(dimension.clone())).map_err(|_| {
@@ -1345,6 +1359,10 @@ impl Complaint {
                 changes = serde_json::json!({ "priority": next.priority });
             }
             Action::MarkDue { state } => {
+                // The follow-up call is announced to the customer when it becomes due.
+                if next.status == Status::Decided && state == DueState::DueSoon && next.follow_up.is_none() {
+                    out.messages.push(rules.templates.render(MessageKind::FollowUp, &next, now, &time_zone(rules)));
+                }
                 next.due_state = state;
                 changes = serde_json::json!({ "due_state": state });
             }
@@ -1397,6 +1415,7 @@ pub fn action_kind(action: &Action) -> ActionKind {
         Action::DecideExtension { .. } => ActionKind::DecideExtension,
         Action::NewFacts { .. } => ActionKind::NewFacts,
         Action::AddNote { .. } => ActionKind::AddNote,
+        Action::Attach { .. } => ActionKind::Attach,
         Action::CorrectClassification { .. } => ActionKind::CorrectClassification,
         Action::Escalate { .. } => ActionKind::Escalate,
         Action::MarkDue { .. } => ActionKind::MarkDue,

@@ -1087,7 +1087,7 @@ mod tests {
         let f = Fixture::new();
         let calc = f.calc("uk-fca");
         let mut input = ClockInput::started(at("Europe/London", 2025, 8, 18, 10, 0));
-        input.business_type = Some("payment_services");
+        input.business_type = Some("B04");
         let d = calc.compute(&input).unwrap();
         // Monday 25 Aug 2025 is the Summer bank holiday.
         assert_eq!(d.decision.last_day, date(2025, 9, 9));
@@ -1270,7 +1270,7 @@ mod tests {
         let f = Fixture::new();
         let calc = f.calc("uk-fca");
         let mut input = ClockInput::started(at("Europe/London", 2025, 10, 20, 10, 0));
-        input.business_type = Some("e_money");
+        input.business_type = Some("B0401");
         input.pauses = vec![PauseInterval::closed(
             at("Europe/London", 2025, 10, 24, 12, 0),
             at("Europe/London", 2025, 10, 27, 12, 0),

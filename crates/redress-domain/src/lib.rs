@@ -5,6 +5,7 @@
 //! (rule profiles, calendars, taxonomy, organisation, message templates) parsed here and shipped
 //! under `data/`.
 
+pub mod attachment;
 pub mod calendar;
 pub mod classify;
 pub mod clock;

@@ -138,7 +138,7 @@ impl Status {
             (s, A::MergeInto) if s.is_being_handled() && s != S::UnderReview => S::Merged,
             (s, A::Withdraw) if s.is_open() => S::Withdrawn,
             (s, A::RequestExtension | A::DecideExtension | A::NewFacts) if s.is_being_handled() && s != S::Waiting => s,
-            (s, A::AddNote | A::CorrectClassification | A::Escalate | A::MarkDue) if !s.is_final() => s,
+            (s, A::AddNote | A::Attach | A::CorrectClassification | A::Escalate | A::MarkDue) if !s.is_final() => s,
             (s, A::LinkDuplicate) if s.is_open() => s,
             _ => return None,
         };
@@ -204,6 +204,8 @@ pub enum ActionKind {
     NewFacts,
     /// A note added.
     AddNote,
+    /// A file attached.
+    Attach,
     /// A person corrected a classification label.
     CorrectClassification,
     /// Escalated (priority raised, superiors notified).
@@ -242,6 +244,7 @@ impl ActionKind {
             ActionKind::DecideExtension => "decide_extension",
             ActionKind::NewFacts => "new_facts",
             ActionKind::AddNote => "add_note",
+            ActionKind::Attach => "attach",
             ActionKind::CorrectClassification => "correct_classification",
             ActionKind::Escalate => "escalate",
             ActionKind::MarkDue => "mark_due",

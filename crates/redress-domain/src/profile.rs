@@ -429,7 +429,8 @@ impl RuleProfile {
         let product_override = business_type.and_then(|bt| {
             self.product_overrides
                 .iter()
-                .find(|o| o.business_types.iter().any(|t| t == bt))
+                // Codes are hierarchical: an override for `B04` covers `B0401` too.
+                .find(|o| o.business_types.iter().any(|t| bt.starts_with(t.as_str())))
         });
         match product_override {
             None => EffectiveRules {
@@ -783,7 +784,7 @@ mod tests {
         let general = p.rules_for(Some("credit_card"));
         assert!(general.product_override.is_none());
         assert_eq!(general.decision.days, 56);
-        let payment = p.rules_for(Some("payment_services"));
+        let payment = p.rules_for(Some("B04"));
         assert_eq!(
             payment.decision,
             DeadlineRule {
@@ -803,7 +804,7 @@ mod tests {
         assert_eq!(p.rules_for(None).decision.days, 56);
         assert!(p.extension_step(None, 0).is_none());
         assert_eq!(
-            p.extension_step(Some("e_money"), 0).map(|s| s.days_total),
+            p.extension_step(Some("B0401"), 0).map(|s| s.days_total),
             Some(35)
         );
         assert!(!p.merges_duplicates());

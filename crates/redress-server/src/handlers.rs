@@ -22,9 +22,13 @@ use crate::json::parse_json;
 use crate::wire::{NewComplaintBody, parse_action};
 
 fn body_bytes(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+    body_within(body, crate::MAX_BODY_BYTES)
+}
+
+fn body_within(body: Result<Bytes, BytesRejection>, limit: usize) -> ApiResult<Bytes> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body exceeds {} bytes", crate::MAX_BODY_BYTES))
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body exceeds {limit} bytes"))
         } else {
             ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
         }
@@ -239,4 +243,71 @@ pub async fn users(State(st): State<AppState>, caller: Caller) -> ApiResult<Json
 pub async fn profile(State(st): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let p = st.rules.profiles.get(&id).ok_or_else(|| ApiError::not_found("profile"))?;
     Ok(Json(serde_json::to_value(p).map_err(ApiError::internal)?))
+}
+
+/// `?filename=` of an upload.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    filename: String,
+}
+
+/// `POST /api/v1/complaints/{id}/attachments?filename=NAME` with the file as the body.
+#[instrument(skip(st, caller, body))]
+pub async fn upload_attachment(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body = body_within(body, redress_domain::attachment::MAX_ATTACHMENT_BYTES)?;
+    let Query(q) = query.map_err(|_| ApiError::invalid("filename", "give the file name as ?filename=NAME"))?;
+    // Check the caller may touch the complaint before storing anything.
+    let c = load_visible(&st, &caller, &id).await?;
+    if !caller.0.role.can_write() {
+        return Err(ApiError::forbidden("this role is read-only"));
+    }
+    let media_type = redress_domain::attachment::check(&q.filename, &body)?;
+    let sha256 = hex::encode(Sha256::digest(&body));
+    st.store.put_attachment(&sha256, media_type, &body, st.clock.now()).await?;
+    let attachment = redress_domain::complaint::AttachmentRef {
+        sha256,
+        filename: q.filename.trim().to_string(),
+        media_type: media_type.to_string(),
+        size: body.len() as u64,
+    };
+    let c = crate::service::perform(&st, &caller, &c.id.to_string(), redress_domain::complaint::Action::Attach { attachment: attachment.clone() }).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "attachment": attachment, "complaint": complaint_view(&c) }))))
+}
+
+/// `GET /api/v1/complaints/{id}/attachments/{sha256}`.
+#[instrument(skip(st, caller))]
+pub async fn download_attachment(State(st): State<AppState>, caller: Caller, Path((id, sha256)): Path<(String, String)>) -> ApiResult<Response> {
+    let c = load_visible(&st, &caller, &id).await?;
+    let listed = c.attachments.iter().find(|a| a.sha256 == sha256).ok_or_else(|| ApiError::not_found("attachment"))?;
+    let (media_type, content) = st.store.attachment(&sha256).await?.ok_or_else(|| ApiError::not_found("attachment"))?;
+    let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&listed.filename));
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, media_type),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        content,
+    )
+        .into_response())
+}
+
+/// RFC 5987 encoding of a file name for `Content-Disposition`.
+fn percent_encode(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

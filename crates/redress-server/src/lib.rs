@@ -54,6 +54,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/complaints/{id}", get(handlers::get_complaint))
         .route("/api/v1/complaints/{id}/history", get(handlers::history))
         .route("/api/v1/complaints/{id}/messages", get(handlers::messages))
+        .route(
+            "/api/v1/complaints/{id}/attachments",
+            post(handlers::upload_attachment).layer(DefaultBodyLimit::max(redress_domain::attachment::MAX_ATTACHMENT_BYTES)),
+        )
+        .route("/api/v1/complaints/{id}/attachments/{sha256}", get(handlers::download_attachment))
         .route("/api/v1/complaints/{id}/{action}", post(handlers::act))
         .route("/api/v1/notifications", get(handlers::notifications))
         .route("/api/v1/users", get(handlers::users))

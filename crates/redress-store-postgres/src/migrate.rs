@@ -8,7 +8,8 @@
 use redress_store::{StoreError, StoreResult};
 use sqlx::{Connection, PgConnection};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "attachments", include_str!("../migrations/0002_attachments.sql")),];
 
 /// Key of the advisory lock that serialises migrations (an arbitrary constant: "redress" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0072_6564_7265_7373;

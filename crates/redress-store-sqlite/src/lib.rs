@@ -288,4 +288,27 @@ impl Store for SqliteStore {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM complaints").fetch_one(&self.reads).await.map_err(StoreError::db)?;
         Ok(n as u64)
     }
+    #[instrument(skip(self, content), fields(size = content.len()))]
+    async fn put_attachment(&self, sha256: &str, media_type: &str, content: &[u8], at: Timestamp) -> StoreResult<()> {
+        sqlx::query("INSERT INTO attachments (sha256, media_type, size, content, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING")
+            .bind(sha256)
+            .bind(media_type)
+            .bind(content.len() as i64)
+            .bind(content)
+            .bind(at.as_microsecond())
+            .execute(&self.reads)
+            .await
+            .map_err(StoreError::db)?;
+        Ok(())
+    }
+
+    #[instrument(skip(self))]
+    async fn attachment(&self, sha256: &str) -> StoreResult<Option<(String, Vec<u8>)>> {
+        let row = sqlx::query("SELECT media_type, content FROM attachments WHERE sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&self.reads)
+            .await
+            .map_err(StoreError::db)?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
 }

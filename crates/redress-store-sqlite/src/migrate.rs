@@ -4,7 +4,8 @@
 use redress_store::{StoreError, StoreResult};
 use sqlx::{Connection, SqliteConnection};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "attachments", include_str!("../migrations/0002_attachments.sql")),];
 
 /// Applies every migration not applied yet.
 pub async fn run(conn: &mut SqliteConnection) -> StoreResult<()> {

@@ -277,7 +277,7 @@ pub async fn list(conn: &mut SqliteConnection, f: &ComplaintFilter) -> StoreResu
         q.push(" AND due_state = ").push_bind(v.clone());
     }
     if let Some(v) = &f.business_type {
-        q.push(" AND business_type LIKE ").push_bind(format!("{}%", v.replace('%', "").replace('_', "")));
+        q.push(" AND business_type LIKE ").push_bind(format!("{}%", v.replace(['%', '_'], "")));
     }
     if let Some(v) = f.received_from {
         q.push(" AND received_at >= ").push_bind(v.as_microsecond());

@@ -323,4 +323,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Number of complaints stored.
     async fn count(&self) -> StoreResult<u64>;
+
+    /// Stores attachment content under its SHA-256 (hex); storing the same content again is a
+    /// no-op.
+    async fn put_attachment(&self, sha256: &str, media_type: &str, content: &[u8], at: Timestamp) -> StoreResult<()>;
+
+    /// Attachment content and its media type.
+    async fn attachment(&self, sha256: &str) -> StoreResult<Option<(String, Vec<u8>)>>;
 }

@@ -367,3 +367,47 @@ async fn withdrawal_and_decline_end_the_complaint(engine: Engine) {
     let loads: i64 = users["items"].as_array().unwrap().iter().map(|u| u["open_load"].as_i64().unwrap()).sum();
     assert_eq!(loads, 0, "ended complaints no longer count against their handler");
 }
+
+on_both_engines!(attachments_are_content_addressed_and_type_checked);
+
+async fn attachments_are_content_addressed_and_type_checked(engine: Engine) {
+    let Some(app) = TestApp::start(engine).await else { return };
+    let c = app.register(&card_complaint("13812345678")).await;
+    let cid = id(&c);
+    let upload = |who: &'static str, name: &str, bytes: Vec<u8>| {
+        let req = app.http.post(format!("{}/api/v1/complaints/{cid}/attachments", app.base)).query(&[("filename", name)]).bearer_auth(&app.tokens[who]).body(bytes);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status(), res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+    let (status, v) = upload("card_handler", "交易流水.pdf", pdf.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let sha = v["attachment"]["sha256"].as_str().unwrap().to_string();
+    assert_eq!(v["attachment"]["media_type"], "application/pdf");
+    assert_eq!(v["complaint"]["attachments"].as_array().unwrap().len(), 1);
+    // The same content again is stored once and listed once.
+    let (status, v) = upload("card_handler", "交易流水.pdf", pdf.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(v["complaint"]["attachments"].as_array().unwrap().len(), 1);
+    // Type checks and limits.
+    let (status, v) = upload("card_handler", "invoice.pdf", b"MZ\x90\x00binary".to_vec()).await;
+    assert_eq!((status, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("content")), "{v}");
+    let (status, v) = upload("card_handler", "photo.png", pdf.clone()).await;
+    assert_eq!((status, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("filename")), "{v}");
+    let (status, v) = upload("card_handler", "big.txt", vec![b'a'; redress_domain::attachment::MAX_ATTACHMENT_BYTES + 10]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    // Another department cannot upload or read.
+    let (status, _) = upload("gz_handler", "x.txt", b"hello".to_vec()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let path = format!("{}/api/v1/complaints/{cid}/attachments/{sha}", app.base);
+    let res = app.http.get(&path).bearer_auth(&app.tokens["gz_handler"]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = app.http.get(&path).bearer_auth(&app.tokens["auditor"]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), pdf);
+    let (_, h) = app.get("auditor", &format!("/api/v1/complaints/{cid}/history")).await;
+    assert_eq!(h["events"].as_array().unwrap().iter().filter(|e| e["action"] == "attach").count(), 2);
+}

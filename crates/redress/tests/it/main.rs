@@ -6,4 +6,5 @@ mod support;
 mod api_errors;
 mod api_lifecycle;
 mod cli;
+mod crash;
 mod store_story;

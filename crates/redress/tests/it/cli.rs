@@ -61,3 +61,57 @@ async fn cfpb_import_rejects_invalid_utf8_rows_alone(engine: Engine) {
     assert_eq!(summary.read, summary.imported + summary.already_present + summary.rejected);
     assert_eq!(summary.rejected, 0, "{rejected:?}");
 }
+
+/// Runs the real binary against a database; returns stdout, failing on a non-zero exit.
+fn redress(dir: &std::path::Path, db: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run redress");
+    assert!(out.status.success(), "redress {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_command_line_registers_and_acts_like_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let out = redress(dir.path(), &db, &["user", "add", "wang", "--role", "handler", "--department", "SH-CARD"]);
+    let token = out.lines().last().unwrap();
+    assert!(token.starts_with("rdr_") && token.len() == 68, "{out}");
+    redress(dir.path(), &db, &["user", "add", "li", "--role", "intake_agent"]);
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+        .args(["--db", &db, "user", "add", "zhao", "--role", "wizard"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role 'wizard'"));
+
+    let out = redress(dir.path(), &db, &[
+        "complaint", "new", "--as", "li", "--name", "王五", "--phone", "13512345678", "--unit", "SH",
+        "--product", "信用卡", "--narrative", "信用卡年费乱收费，客服态度很差", "--request", "退还年费",
+    ]);
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let number = created["number"].as_str().unwrap();
+    assert_eq!(created["owner"]["department"], "SH-CARD");
+    assert_eq!(created["owner"]["handler"]["name"], "wang");
+
+    let out = redress(dir.path(), &db, &["complaint", "act", "--as", "wang", number, "start-investigation"]);
+    assert!(out.contains("investigating"), "{out}");
+    let out = redress(dir.path(), &db, &["complaint", "act", "--as", "wang", number, "notes", "text=已联系客户", "customer_contact=true"]);
+    assert!(out.contains("investigating"), "{out}");
+    let out = redress(dir.path(), &db, &["complaint", "list", "--as", "wang"]);
+    assert!(out.contains(number) && out.contains("135****5678"), "{out}");
+    let out = redress(dir.path(), &db, &["complaint", "history", "--as", "wang", number]);
+    assert_eq!(out.lines().count(), 5, "{out}");
+    let users = redress(dir.path(), &db, &["user", "list"]);
+    assert!(users.contains("wang") && users.contains("open=1"), "{users}");
+    for help in [&["--help"][..], &["serve", "--help"], &["import", "cfpb", "--help"], &["complaint", "act", "--help"], &["user", "add", "--help"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_redress")).args(help).output().unwrap();
+        assert!(out.status.success() && !out.stdout.is_empty(), "{help:?}");
+    }
+}

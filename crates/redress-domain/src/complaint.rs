@@ -1354,6 +1354,12 @@ impl Complaint {
             Action::Escalate { reason: why } => {
                 next.priority = next.priority.raised();
                 out.notifications.push(Notification { role: Role::DepartmentHead, department: Some(next.owner.department.clone()), complaint_id: self.id, message: format!("{}: {why}", self.number) });
+                // Escalation goes up the hierarchy: the consumer-protection department one level up
+                // hears of it too (at the head office that is the owner's own superior).
+                let superior = rules.org.superior_department(&next.owner.department).code.clone();
+                if superior != next.owner.department {
+                    out.notifications.push(Notification { role: Role::DepartmentHead, department: Some(superior), complaint_id: self.id, message: format!("{}: {why} (escalated from {})", self.number, next.owner.department) });
+                }
                 out.notifications.push(Notification { role: Role::Supervisor, department: None, complaint_id: self.id, message: format!("{}: {why}", self.number) });
                 reason = Some(why);
                 changes = serde_json::json!({ "priority": next.priority });

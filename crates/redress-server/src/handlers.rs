@@ -263,21 +263,7 @@ pub async fn upload_attachment(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let body = body_within(body, redress_domain::attachment::MAX_ATTACHMENT_BYTES)?;
     let Query(q) = query.map_err(|_| ApiError::invalid("filename", "give the file name as ?filename=NAME"))?;
-    // Check the caller may touch the complaint before storing anything.
-    let c = load_visible(&st, &caller, &id).await?;
-    if !caller.0.role.can_write() {
-        return Err(ApiError::forbidden("this role is read-only"));
-    }
-    let media_type = redress_domain::attachment::check(&q.filename, &body)?;
-    let sha256 = hex::encode(Sha256::digest(&body));
-    st.store.put_attachment(&sha256, media_type, &body, st.clock.now()).await?;
-    let attachment = redress_domain::complaint::AttachmentRef {
-        sha256,
-        filename: q.filename.trim().to_string(),
-        media_type: media_type.to_string(),
-        size: body.len() as u64,
-    };
-    let c = crate::service::perform(&st, &caller, &c.id.to_string(), redress_domain::complaint::Action::Attach { attachment: attachment.clone() }).await?;
+    let (attachment, c) = crate::service::attach(&st, &caller, &id, &q.filename, &body).await?;
     Ok((StatusCode::CREATED, Json(json!({ "attachment": attachment, "complaint": complaint_view(&c) }))))
 }
 

@@ -3,7 +3,8 @@
 //! transaction.
 
 use redress_domain::classify::{ClassifyInput, Dimension};
-use redress_domain::complaint::{Action, Actor, Complaint, ComplaintId, ComplaintRef, Draft, NewComplaint, validate_new};
+use redress_domain::complaint::{Action, Actor, AttachmentRef, Complaint, ComplaintId, ComplaintRef, Draft, NewComplaint, validate_new};
+use sha2::{Digest, Sha256};
 use redress_domain::org::Role;
 use redress_store::{Change, IdempotencyKey, Registered, Registration, StoreError};
 use axum::http::StatusCode;
@@ -110,4 +111,21 @@ pub async fn perform(st: &AppState, caller: &Caller, id: &str, mut action: Actio
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// Stores a file (content-addressed, type-checked) and attaches it to a complaint the caller
+/// may change.
+#[instrument(skip(st, caller, content), fields(size = content.len()))]
+pub async fn attach(st: &AppState, caller: &Caller, id: &str, filename: &str, content: &[u8]) -> ApiResult<(AttachmentRef, Complaint)> {
+    // Check the caller may touch the complaint before storing anything.
+    let c = load_visible(st, caller, id).await?;
+    if !caller.0.role.can_write() {
+        return Err(ApiError::forbidden("this role is read-only"));
+    }
+    let media_type = redress_domain::attachment::check(filename, content)?;
+    let sha256 = hex::encode(Sha256::digest(content));
+    st.store.put_attachment(&sha256, media_type, content, st.clock.now()).await?;
+    let attachment = AttachmentRef { sha256, filename: filename.trim().to_string(), media_type: media_type.to_string(), size: content.len() as u64 };
+    let c = perform(st, caller, &c.id.to_string(), Action::Attach { attachment: attachment.clone() }).await?;
+    Ok((attachment, c))
 }

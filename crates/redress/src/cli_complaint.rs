@@ -86,6 +86,16 @@ pub enum ComplaintCommand {
         /// Id or number.
         id: String,
     },
+    /// Attach a file (PDF, image, audio recording, Word/Excel, text) to a complaint.
+    Attach {
+        /// Act as this user.
+        #[arg(long = "as")]
+        as_user: String,
+        /// Id or number.
+        id: String,
+        /// The file.
+        file: PathBuf,
+    },
     /// Perform a lifecycle action: accept, decline, assign, transfer, start-investigation, pause,
     /// resume, propose-resolution, approve-resolution, reject-resolution, decide, follow-up,
     /// close, reopen, request-review, archive, merge, withdraw, request-extension,
@@ -226,6 +236,13 @@ pub async fn run(cmd: ComplaintCommand, st: &AppState) -> anyhow::Result<()> {
                     e.event.reason.as_deref().unwrap_or("")
                 );
             }
+        }
+        ComplaintCommand::Attach { as_user, id, file } => {
+            let caller = caller(st, &as_user).await?;
+            let content = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let filename = file.file_name().and_then(|n| n.to_str()).context("the file name is not valid UTF-8")?;
+            let (_, c) = redress_server::service::attach(st, &caller, &id, filename, &content).await.map_err(api)?;
+            println!("{} now has {} attachment(s)", c.number, c.attachments.len());
         }
         ComplaintCommand::Act { as_user, id, action, fields } => {
             if !ACTIONS.contains(&action.as_str()) {

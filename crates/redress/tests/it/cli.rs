@@ -108,6 +108,10 @@ fn the_command_line_registers_and_acts_like_the_api() {
     assert!(out.contains(number) && out.contains("135****5678"), "{out}");
     let out = redress(dir.path(), &db, &["complaint", "history", "--as", "wang", number]);
     assert_eq!(out.lines().count(), 5, "{out}");
+    let evidence = dir.path().join("通话记录.txt");
+    std::fs::write(&evidence, "2025-01-20 10:02 客户来电，反映年费问题").unwrap();
+    let out = redress(dir.path(), &db, &["complaint", "attach", "--as", "wang", number, evidence.to_str().unwrap()]);
+    assert!(out.contains("1 attachment"), "{out}");
     let users = redress(dir.path(), &db, &["user", "list"]);
     assert!(users.contains("wang") && users.contains("open=1"), "{users}");
     for help in [&["--help"][..], &["serve", "--help"], &["import", "cfpb", "--help"], &["complaint", "act", "--help"], &["user", "add", "--help"]] {

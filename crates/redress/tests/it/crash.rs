@@ -15,6 +15,14 @@ struct Server {
     base: String,
 }
 
+impl Drop for Server {
+    /// A failing assertion must not leave a server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start(db: &str, dir: &std::path::Path) -> (Server, Option<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
         .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
@@ -69,7 +77,7 @@ async fn acknowledged_complaints_survive_sigkill() {
     let acked = acknowledged.lock().unwrap().clone();
     assert!(acked.len() > 50, "the clients got going before the kill ({} acknowledged)", acked.len());
 
-    let (mut server, token_again) = start(&db, dir.path());
+    let (server, token_again) = start(&db, dir.path());
     assert!(token_again.is_none(), "the restart finds the existing admin");
     for id in &acked {
         let res = http.get(format!("{}/api/v1/complaints/{id}", server.base)).bearer_auth(&token).send().await.unwrap();
@@ -78,6 +86,4 @@ async fn acknowledged_complaints_survive_sigkill() {
     let history = http.get(format!("{}/api/v1/complaints/{}/history", server.base, acked[0])).bearer_auth(&token).send().await.unwrap();
     let actions: Vec<String> = history.json::<Value>().await.unwrap()["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
     assert_eq!(actions, ["register", "accept"], "the whole registration (no handler exists in this database)");
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
 }

@@ -47,7 +47,7 @@ pub async fn register(st: &AppState, actor: &Actor, new: NewComplaint, idempoten
         idempotency,
         build: {
             let book = st.rules.clone();
-            Box::new(move |ctx| draft.register(ctx, book.default_rules()))
+            Box::new(move |ctx| draft.clone().register(ctx, book.default_rules()))
         },
     };
     Ok(st.store.register(registration).await?)

@@ -71,7 +71,7 @@ fn registration(book: &Arc<RuleBook>, new: NewComplaint, idempotency: Option<Ide
         idempotency,
         build: {
             let book = book.clone();
-            Box::new(move |ctx| draft.register(ctx, book.default_rules()))
+            Box::new(move |ctx| draft.clone().register(ctx, book.default_rules()))
         },
     };
     (registration, department)

@@ -1,36 +1,109 @@
 //! The SQL of registering, saving and listing.
 
-use redress_domain::complaint::{ComplaintRef, Outcome, RegistrationContext, UserRef};
+use std::collections::HashMap;
+
+use redress_domain::complaint::{Complaint, ComplaintRef, Outcome, RegistrationContext, UserRef};
 use redress_store::columns::{ComplaintColumns, complaint_id, decode_complaint, encode, encode_event, micros};
 use redress_store::{Change, ComplaintFilter, ComplaintSummary, Cursor, Page, Registered, Registration, StoreError, StoreResult};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-/// The complaint-number serial, read once per batch and written back at commit.
+/// Rows of a batch's registrations, inserted together at the end of the batch, and the keys a
+/// later request in the same batch must see as if they were already in the table.
 #[derive(Default)]
-pub struct Serial {
-    loaded: Option<i64>,
-    next: i64,
+pub struct Pending {
+    serial: Option<(i64, i64)>,
+    complaints: Vec<(ComplaintColumns, Option<String>)>,
+    events: Vec<(String, i64, i64, &'static str, String, String)>,
+    outbox: Vec<(String, &'static str, i64, String)>,
+    notifications: Vec<(&'static str, Option<String>, String, i64, String)>,
+    idempotency: Vec<(String, String, String, String, i64)>,
+    by_idempotency: HashMap<(String, String), (String, usize)>,
+    by_external_ref: HashMap<String, usize>,
+    open_by_duplicate_key: HashMap<String, ComplaintRef>,
+    created: Vec<Complaint>,
 }
 
-impl Serial {
-    async fn take(&mut self, conn: &mut SqliteConnection) -> StoreResult<u64> {
-        if self.loaded.is_none() {
-            let v: i64 = sqlx::query_scalar("SELECT value FROM serials WHERE name = 'complaint'")
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(StoreError::db)?;
-            self.loaded = Some(v);
-            self.next = v;
-        }
-        self.next += 1;
-        Ok(self.next as u64)
+/// Rows per multi-row INSERT: far below SQLite's limit of 32,766 bound parameters.
+const ROWS_PER_STATEMENT: usize = 400;
+
+impl Pending {
+    async fn next_serial(&mut self, conn: &mut SqliteConnection) -> StoreResult<u64> {
+        let (_, next) = match &mut self.serial {
+            Some(s) => s,
+            None => {
+                let v: i64 = sqlx::query_scalar("SELECT value FROM serials WHERE name = 'complaint'")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(StoreError::db)?;
+                self.serial.insert((v, v))
+            }
+        };
+        *next += 1;
+        Ok(*next as u64)
     }
 
-    /// Writes the last serial handed out.
-    pub async fn store(&self, conn: &mut SqliteConnection) -> StoreResult<()> {
-        if self.loaded.is_some_and(|v| v != self.next) {
+    /// Inserts every pending row and records the last serial handed out.
+    pub async fn flush(self, conn: &mut SqliteConnection) -> StoreResult<()> {
+        for chunk in self.complaints.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO complaints (id, number, status, is_open, being_handled, channel, received_at, department, handler_id, business_type, cause, severity, due_state, watch_at, duplicate_key, external_ref, version, updated_at, body) ",
+            );
+            q.push_values(chunk, |mut b, (c, duplicate_key)| {
+                b.push_bind(&c.id)
+                    .push_bind(&c.number)
+                    .push_bind(c.status)
+                    .push_bind(c.is_open)
+                    .push_bind(c.being_handled)
+                    .push_bind(c.channel)
+                    .push_bind(c.received_at)
+                    .push_bind(&c.department)
+                    .push_bind(&c.handler_id)
+                    .push_bind(&c.business_type)
+                    .push_bind(&c.cause)
+                    .push_bind(&c.severity)
+                    .push_bind(&c.due_state)
+                    .push_bind(c.watch_at)
+                    .push_bind(duplicate_key)
+                    .push_bind(&c.external_ref)
+                    .push_bind(c.version)
+                    .push_bind(c.updated_at)
+                    .push_bind(&c.body);
+            });
+            execute(conn, q).await?;
+        }
+        for chunk in self.events.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO events (complaint_id, seq, at, action, actor_id, body) ");
+            q.push_values(chunk, |mut b, (id, seq, at, action, actor, body)| {
+                b.push_bind(id).push_bind(seq).push_bind(at).push_bind(*action).push_bind(actor).push_bind(body);
+            });
+            execute(conn, q).await?;
+        }
+        for chunk in self.outbox.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO outbox (complaint_id, kind, state, created_at, body) ");
+            q.push_values(chunk, |mut b, (id, kind, at, body)| {
+                b.push_bind(id).push_bind(*kind).push_bind("pending").push_bind(at).push_bind(body);
+            });
+            execute(conn, q).await?;
+        }
+        for chunk in self.notifications.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO notifications (role, department, complaint_id, created_at, body) ");
+            q.push_values(chunk, |mut b, (role, department, id, at, body)| {
+                b.push_bind(*role).push_bind(department).push_bind(id).push_bind(at).push_bind(body);
+            });
+            execute(conn, q).await?;
+        }
+        for chunk in self.idempotency.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO idempotency_keys (user_id, key, request_hash, complaint_id, created_at) ");
+            q.push_values(chunk, |mut b, (user, key, hash, id, at)| {
+                b.push_bind(user).push_bind(key).push_bind(hash).push_bind(id).push_bind(at);
+            });
+            execute(conn, q).await?;
+        }
+        if let Some((loaded, next)) = self.serial
+            && loaded != next
+        {
             sqlx::query("UPDATE serials SET value = ? WHERE name = 'complaint'")
-                .bind(self.next)
+                .bind(next)
                 .execute(&mut *conn)
                 .await
                 .map_err(StoreError::db)?;
@@ -39,14 +112,28 @@ impl Serial {
     }
 }
 
+async fn execute(conn: &mut SqliteConnection, mut q: QueryBuilder<Sqlite>) -> StoreResult<()> {
+    match q.build().execute(&mut *conn).await {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Duplicate(format!("a unique value already exists: {e}"))),
+        Err(e) => Err(StoreError::db(e)),
+    }
+}
+
 async fn body_by(conn: &mut SqliteConnection, sql: &'static str, key: &str) -> StoreResult<Option<String>> {
     let row = sqlx::query(sql).bind(key).fetch_optional(&mut *conn).await.map_err(StoreError::db)?;
     Ok(row.map(|r| r.get::<String, _>(0)))
 }
 
-/// Registers one complaint inside the open batch transaction.
-pub async fn register(conn: &mut SqliteConnection, reg: Registration, serial: &mut Serial) -> StoreResult<Registered> {
+/// Registers one complaint inside the open batch transaction; its rows wait in `pending`.
+pub async fn register(conn: &mut SqliteConnection, reg: &Registration, pending: &mut Pending) -> StoreResult<Registered> {
     if let Some(key) = &reg.idempotency {
+        if let Some((hash, index)) = pending.by_idempotency.get(&(key.user_id.clone(), key.key.clone())) {
+            if *hash != key.request_hash {
+                return Err(StoreError::IdempotencyMismatch);
+            }
+            return Ok(Registered::Replayed(Box::new(pending.created[*index].clone())));
+        }
         let row = sqlx::query("SELECT request_hash, complaint_id FROM idempotency_keys WHERE user_id = ? AND key = ?")
             .bind(&key.user_id)
             .bind(&key.key)
@@ -62,82 +149,78 @@ pub async fn register(conn: &mut SqliteConnection, reg: Registration, serial: &m
             return Ok(Registered::Replayed(Box::new(decode_complaint(&body)?)));
         }
     }
-    if let Some(ext) = &reg.external_ref
-        && let Some(body) = body_by(conn, "SELECT body FROM complaints WHERE external_ref = ?", ext).await?
-    {
-        return Ok(Registered::Replayed(Box::new(decode_complaint(&body)?)));
+    if let Some(ext) = &reg.external_ref {
+        if let Some(index) = pending.by_external_ref.get(ext) {
+            return Ok(Registered::Replayed(Box::new(pending.created[*index].clone())));
+        }
+        if let Some(body) = body_by(conn, "SELECT body FROM complaints WHERE external_ref = ?", ext).await? {
+            return Ok(Registered::Replayed(Box::new(decode_complaint(&body)?)));
+        }
     }
     let duplicate_of = match &reg.duplicate_key {
-        Some(key) => {
-            let row = sqlx::query("SELECT id, number FROM complaints WHERE duplicate_key = ? AND being_handled = 1 ORDER BY received_at DESC LIMIT 1")
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(StoreError::db)?;
-            match row {
-                Some(r) => Some(ComplaintRef { id: complaint_id(r.get::<&str, _>(0))?, number: r.get(1) }),
-                None => None,
+        Some(key) => match pending.open_by_duplicate_key.get(key) {
+            Some(r) => Some(r.clone()),
+            None => {
+                let row = sqlx::query("SELECT id, number FROM complaints WHERE duplicate_key = ? AND being_handled = 1 ORDER BY received_at DESC LIMIT 1")
+                    .bind(key)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(StoreError::db)?;
+                match row {
+                    Some(r) => Some(ComplaintRef { id: complaint_id(r.get::<&str, _>(0))?, number: r.get(1) }),
+                    None => None,
+                }
             }
-        }
+        },
         None => None,
     };
-    let handler = sqlx::query("SELECT id, name FROM users WHERE department = ? AND role = 'handler' AND active = 1 ORDER BY open_load, id LIMIT 1")
-        .bind(&reg.department)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(StoreError::db)?
-        .map(|r| UserRef { id: r.get(0), name: r.get(1) });
-    let serial = serial.take(conn).await?;
-    let ctx = RegistrationContext { id: reg.id, serial, handler, duplicate_of };
+    // Choosing the least-loaded handler and counting the new complaint against them is one
+    // statement.
+    let handler = sqlx::query(
+        "UPDATE users SET open_load = open_load + 1 WHERE id = \
+         (SELECT id FROM users WHERE department = ? AND role = 'handler' AND active = 1 ORDER BY open_load, id LIMIT 1) \
+         RETURNING id, name",
+    )
+    .bind(&reg.department)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::db)?
+    .map(|r| UserRef { id: r.get(0), name: r.get(1) });
+    let serial = pending.next_serial(conn).await?;
+    let ctx = RegistrationContext { id: reg.id, serial, handler: handler.clone(), duplicate_of };
     let (complaint, outcome) = (reg.build)(ctx);
     let cols = ComplaintColumns::of(&complaint)?;
-    let inserted = sqlx::query(
-        "INSERT INTO complaints (id, number, status, is_open, being_handled, channel, received_at, department, handler_id, business_type, cause, severity, due_state, watch_at, duplicate_key, external_ref, version, updated_at, body) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&cols.id)
-    .bind(&cols.number)
-    .bind(cols.status)
-    .bind(cols.is_open)
-    .bind(cols.being_handled)
-    .bind(cols.channel)
-    .bind(cols.received_at)
-    .bind(&cols.department)
-    .bind(&cols.handler_id)
-    .bind(&cols.business_type)
-    .bind(&cols.cause)
-    .bind(&cols.severity)
-    .bind(&cols.due_state)
-    .bind(cols.watch_at)
-    .bind(&reg.duplicate_key)
-    .bind(&cols.external_ref)
-    .bind(cols.version)
-    .bind(cols.updated_at)
-    .bind(&cols.body)
-    .execute(&mut *conn)
-    .await;
-    match inserted {
-        Ok(_) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(StoreError::Duplicate(format!("a complaint with this number or external reference exists: {e}")));
-        }
-        Err(e) => return Err(StoreError::db(e)),
+    // A complaint merged on arrival is not open: it does not count against the handler.
+    if let Some(h) = &handler
+        && !(cols.is_open && cols.handler_id.as_deref() == Some(h.id.as_str()))
+    {
+        adjust_load(conn, &h.id, -1).await?;
     }
-    if let (Some(h), true) = (&cols.handler_id, cols.is_open) {
-        adjust_load(conn, h, 1).await?;
-    }
-    write_outcome(conn, &cols.id, 0, &outcome).await?;
+    let index = pending.created.len();
     if let Some(key) = &reg.idempotency {
-        sqlx::query("INSERT INTO idempotency_keys (user_id, key, request_hash, complaint_id, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(&key.user_id)
-            .bind(&key.key)
-            .bind(&key.request_hash)
-            .bind(&cols.id)
-            .bind(cols.updated_at)
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db)?;
+        pending.by_idempotency.insert((key.user_id.clone(), key.key.clone()), (key.request_hash.clone(), index));
+        pending.idempotency.push((key.user_id.clone(), key.key.clone(), key.request_hash.clone(), cols.id.clone(), cols.updated_at));
     }
+    if let Some(ext) = &cols.external_ref {
+        pending.by_external_ref.insert(ext.clone(), index);
+    }
+    if let Some(key) = &reg.duplicate_key
+        && cols.being_handled
+    {
+        pending.open_by_duplicate_key.insert(key.clone(), ComplaintRef { id: complaint.id, number: complaint.number.clone() });
+    }
+    let at = outcome.events.first().map_or(cols.updated_at, |e| e.at.as_microsecond());
+    for (i, e) in outcome.events.iter().enumerate() {
+        pending.events.push((cols.id.clone(), 1 + i as i64, e.at.as_microsecond(), e.action.as_str(), e.actor.id.clone(), encode_event(e)?));
+    }
+    for m in &outcome.messages {
+        pending.outbox.push((cols.id.clone(), m.kind.as_str(), m.created_at.as_microsecond(), encode(m)?));
+    }
+    for n in &outcome.notifications {
+        pending.notifications.push((n.role.as_str(), n.department.clone(), cols.id.clone(), at, encode(n)?));
+    }
+    pending.complaints.push((cols, reg.duplicate_key.clone()));
+    pending.created.push(complaint.clone());
     Ok(Registered::Created(Box::new(complaint)))
 }
 
@@ -199,7 +282,7 @@ async fn write_outcome(conn: &mut SqliteConnection, id: &str, last_seq: i64, out
 }
 
 /// Saves one changed complaint inside the open batch transaction.
-pub async fn save(conn: &mut SqliteConnection, change: Change) -> StoreResult<()> {
+pub async fn save(conn: &mut SqliteConnection, change: &Change) -> StoreResult<()> {
     let cols = ComplaintColumns::of(&change.complaint)?;
     let updated = sqlx::query(
         "UPDATE complaints SET status = ?, is_open = ?, being_handled = ?, department = ?, handler_id = ?, business_type = ?, cause = ?, severity = ?, due_state = ?, watch_at = ?, version = ?, updated_at = ?, body = ? \

@@ -1,10 +1,17 @@
 //! The single writer task and its group commit.
+//!
+//! A batch runs in one transaction. Registrations write their rows into [`Pending`] and the
+//! batch inserts them with a few multi-row statements at the end, which is what makes a batch
+//! cheap. A request that fails before writing anything (a conflicting version, a reused
+//! idempotency key) fails alone inside the batch. Any other failure rolls the whole batch back
+//! and runs its requests again one per transaction, so only the faulty one fails and nothing is
+//! half-written.
 
 use redress_store::{Change, Registered, Registration, StoreError, StoreResult};
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::queries;
+use crate::queries::{self, Pending};
 
 /// Most requests committed together; bounds the latency a request can wait behind others.
 const MAX_BATCH: usize = 512;
@@ -17,9 +24,9 @@ pub enum Job {
     Save(Box<Change>, oneshot::Sender<StoreResult<()>>),
 }
 
-enum Reply {
-    Register(oneshot::Sender<StoreResult<Registered>>, StoreResult<Registered>),
-    Save(oneshot::Sender<StoreResult<()>>, StoreResult<()>),
+enum Done {
+    Register(StoreResult<Registered>),
+    Save(StoreResult<()>),
 }
 
 /// Runs until every sender is dropped.
@@ -33,7 +40,7 @@ pub async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, &mut batch).await;
+        commit(&mut conn, std::mem::take(&mut batch)).await;
     }
 }
 
@@ -41,88 +48,89 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> StoreResult<()>
     sqlx::raw_sql(sql).execute(&mut *conn).await.map(|_| ()).map_err(StoreError::db)
 }
 
-async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
-    let size = batch.len();
-    let span = tracing::debug_span!("group_commit", size);
+/// Errors raised before the request wrote anything: the rest of the batch is unaffected.
+fn failed_cleanly(e: &StoreError) -> bool {
+    matches!(e, StoreError::Conflict | StoreError::NotFound | StoreError::IdempotencyMismatch)
+}
+
+async fn commit(conn: &mut SqliteConnection, batch: Vec<Job>) {
+    let span = tracing::debug_span!("group_commit", size = batch.len());
     let _guard = span.enter();
-    let mut replies = Vec::with_capacity(size);
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
-        for job in batch.drain(..) {
-            fail(job, &e);
+    match run_together(conn, &batch).await {
+        Ok(results) => reply(batch, results),
+        Err(e) if batch.len() == 1 => reply(batch, vec![error_for(&e, true)]),
+        Err(e) => {
+            tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying its requests one by one");
+            let mut results = Vec::with_capacity(batch.len());
+            for job in &batch {
+                let done = match run_together(conn, std::slice::from_ref(job)).await {
+                    Ok(mut r) => r.pop().expect("one result per job"),
+                    Err(e) => error_for(&e, matches!(job, Job::Register(..))),
+                };
+                results.push(done);
+            }
+            reply(batch, results);
         }
-        return;
     }
-    let mut serial = queries::Serial::default();
-    for job in batch.drain(..) {
-        // A savepoint per request: a failing request is rolled back alone and the rest of the
-        // batch still commits.
-        let savepoint = exec(conn, "SAVEPOINT request").await;
-        let reply = match job {
-            Job::Register(reg, reply) => {
-                let result = match savepoint {
-                    Ok(()) => queries::register(conn, *reg, &mut serial).await,
-                    Err(e) => Err(e),
-                };
-                finish_savepoint(conn, result.is_ok()).await;
-                Reply::Register(reply, result)
+}
+
+fn error_for(e: &StoreError, register: bool) -> Done {
+    let copy = match e {
+        StoreError::Conflict => StoreError::Conflict,
+        StoreError::NotFound => StoreError::NotFound,
+        StoreError::IdempotencyMismatch => StoreError::IdempotencyMismatch,
+        StoreError::Duplicate(m) => StoreError::Duplicate(m.clone()),
+        StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+        StoreError::Database(m) => StoreError::Database(m.clone()),
+    };
+    if register { Done::Register(Err(copy)) } else { Done::Save(Err(copy)) }
+}
+
+fn reply(batch: Vec<Job>, results: Vec<Done>) {
+    for (job, done) in batch.into_iter().zip(results) {
+        match (job, done) {
+            (Job::Register(_, tx), Done::Register(r)) => {
+                let _ = tx.send(r);
             }
-            Job::Save(change, reply) => {
-                let result = match savepoint {
-                    Ok(()) => queries::save(conn, *change).await,
-                    Err(e) => Err(e),
-                };
-                finish_savepoint(conn, result.is_ok()).await;
-                Reply::Save(reply, result)
+            (Job::Save(_, tx), Done::Save(r)) => {
+                let _ = tx.send(r);
             }
-        };
-        replies.push(reply);
+            (Job::Register(_, tx), Done::Save(_)) => {
+                let _ = tx.send(Err(StoreError::Database("internal: mismatched result".into())));
+            }
+            (Job::Save(_, tx), Done::Register(_)) => {
+                let _ = tx.send(Err(StoreError::Database("internal: mismatched result".into())));
+            }
+        }
     }
-    let committed = async {
-        serial.store(conn).await?;
-        exec(conn, "COMMIT").await
+}
+
+/// Runs the jobs in one transaction; `Err` means it was rolled back.
+async fn run_together(conn: &mut SqliteConnection, jobs: &[Job]) -> StoreResult<Vec<Done>> {
+    exec(conn, "BEGIN IMMEDIATE").await?;
+    let result = async {
+        let mut pending = Pending::default();
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let done = match job {
+                Job::Register(reg, _) => match queries::register(conn, reg, &mut pending).await {
+                    Err(e) if !failed_cleanly(&e) => return Err(e),
+                    r => Done::Register(r),
+                },
+                Job::Save(change, _) => match queries::save(conn, change).await {
+                    Err(e) if !failed_cleanly(&e) => return Err(e),
+                    r => Done::Save(r),
+                },
+            };
+            results.push(done);
+        }
+        pending.flush(conn).await?;
+        exec(conn, "COMMIT").await?;
+        Ok(results)
     }
     .await;
-    if let Err(e) = committed {
+    if result.is_err() {
         let _ = exec(conn, "ROLLBACK").await;
-        for r in replies {
-            match r {
-                Reply::Register(tx, _) => {
-                    let _ = tx.send(Err(StoreError::Database(format!("commit failed: {e}"))));
-                }
-                Reply::Save(tx, _) => {
-                    let _ = tx.send(Err(StoreError::Database(format!("commit failed: {e}"))));
-                }
-            }
-        }
-        return;
     }
-    for r in replies {
-        match r {
-            Reply::Register(tx, result) => {
-                let _ = tx.send(result);
-            }
-            Reply::Save(tx, result) => {
-                let _ = tx.send(result);
-            }
-        }
-    }
-}
-
-async fn finish_savepoint(conn: &mut SqliteConnection, ok: bool) {
-    if !ok {
-        let _ = exec(conn, "ROLLBACK TO request").await;
-    }
-    let _ = exec(conn, "RELEASE request").await;
-}
-
-fn fail(job: Job, e: &StoreError) {
-    let err = || StoreError::Database(e.to_string());
-    match job {
-        Job::Register(_, tx) => {
-            let _ = tx.send(Err(err()));
-        }
-        Job::Save(_, tx) => {
-            let _ = tx.send(Err(err()));
-        }
-    }
+    result
 }

@@ -65,8 +65,10 @@ pub struct IdempotencyKey {
     pub request_hash: String,
 }
 
-/// Builds the record once the store has supplied the facts only it knows.
-pub type BuildRecord = Box<dyn FnOnce(RegistrationContext) -> (Complaint, Outcome) + Send>;
+/// Builds the record once the store has supplied the facts only it knows. It may be called
+/// more than once (a store that retries a failed group commit request by request builds again),
+/// so it must be pure.
+pub type BuildRecord = Box<dyn Fn(RegistrationContext) -> (Complaint, Outcome) + Send + Sync>;
 
 /// A complaint to register.
 pub struct Registration {

@@ -18,7 +18,7 @@ use redress_store::{Change, ComplaintFilter, IdempotencyKey, NewUser, Registered
 use crate::on_both_engines;
 use crate::support::{Engine, fresh_store, start_time};
 
-on_both_engines!(store_story);
+on_both_engines!(store_story, a_failing_request_fails_alone_among_concurrent_ones);
 
 fn new_complaint(phone: &str, at: Timestamp) -> NewComplaint {
     NewComplaint {
@@ -59,7 +59,7 @@ fn registration(book: &Arc<RuleBook>, new: NewComplaint, now: Timestamp, idempot
         idempotency,
         build: {
             let book = book.clone();
-            Box::new(move |ctx| draft.register(ctx, book.default_rules()))
+            Box::new(move |ctx| draft.clone().register(ctx, book.default_rules()))
         },
     }
 }
@@ -197,4 +197,35 @@ async fn store_story(engine: Engine) {
 
 fn actor_head() -> Actor {
     Actor { id: "head".into(), name: "head".into(), role: Role::DepartmentHead, department: Some("SH-CARD".into()) }
+}
+
+/// Twenty concurrent registrations, two of which claim the same id: on SQLite they share a
+/// group commit, which must fail for the one and succeed for the others.
+async fn a_failing_request_fails_alone_among_concurrent_ones(engine: Engine) {
+    let Some((store, _dir)) = fresh_store(engine).await else { return };
+    let book = Arc::new(RuleBook::builtin());
+    let now = start_time();
+    let h1 = add_user(&*store, "h1", Role::Handler, Some("SH-CARD")).await;
+    let h2 = add_user(&*store, "h2", Role::Handler, Some("SH-CARD")).await;
+    let clash = ComplaintId::generate(now);
+    let regs: Vec<_> = (0..20)
+        .map(|i| {
+            let mut r = registration(&book, new_complaint(&format!("1370000{i:04}"), now), now, None, None);
+            if i == 7 || i == 13 {
+                r.id = clash;
+            }
+            store.register(r)
+        })
+        .collect();
+    let results = futures::future::join_all(regs).await;
+    let failed: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(matches!(failed[0], Err(StoreError::Duplicate(_))), "{:?}", failed[0]);
+    assert_eq!(store.count().await.unwrap(), 19);
+    let survivor = store.complaint(clash).await.unwrap().unwrap();
+    assert_eq!(store.history(survivor.id).await.unwrap().len(), 3, "the survivor is whole");
+    let loads = store.user(&h1).await.unwrap().unwrap().open_load + store.user(&h2).await.unwrap().unwrap().open_load;
+    assert_eq!(loads, 19, "the failed registration's handler load was rolled back");
+    let numbers: std::collections::HashSet<_> = results.iter().filter_map(|r| r.as_ref().ok()).map(|r| r.complaint().number.clone()).collect();
+    assert_eq!(numbers.len(), 19);
 }

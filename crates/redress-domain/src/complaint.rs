@@ -980,8 +980,15 @@ impl Draft {
         out.events.push(c.event(ActionKind::Register, &actor, now, None, None, serde_json::json!({
             "number": c.number,
             "channel": c.channel,
-            "classification": c.classification,
-            "deadlines": c.deadlines,
+            // The first labels, so later corrections can be read against them; the full
+            // classification and deadlines are in the record itself.
+            "classification": {
+                "business_type": c.classification.business_type.as_ref().map(|l| &l.code),
+                "cause": c.classification.cause.as_ref().map(|l| &l.code),
+                "severity": c.classification.severity,
+                "risk_flags": c.classification.risk_flags.iter().map(|f| f.kind).collect::<Vec<_>>(),
+            },
+            "decide_by": c.deadlines.decide_by,
         })));
         out.messages.push(rules.templates.render(MessageKind::Acknowledgement, &c, now, &time_zone(rules)));
         // Intake accepts at once and hands over to the routed department (首问负责 ends here).

@@ -66,15 +66,41 @@ impl SqliteStore {
             }
         }
         let opts = options(url)?;
-        let writer_conn = SqliteConnection::connect_with(&opts).await.map_err(StoreError::db)?;
         let reads = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await
             .map_err(StoreError::db)?;
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(writer::run(writer_conn, rx));
+        // The writer gets a thread and runtime of its own: every statement it waits for resumes
+        // it at once instead of queueing behind the request handlers, and the whole intake
+        // rate hangs on how fast this one task turns around.
+        let (ready_tx, ready_rx) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("redress-sqlite-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(StoreError::Database(format!("writer runtime: {e}"))));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match SqliteConnection::connect_with(&opts).await {
+                        Ok(conn) => {
+                            let _ = ready_tx.send(Ok(()));
+                            writer::run(conn, rx).await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(StoreError::db(e)));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| StoreError::Database(format!("starting the writer thread: {e}")))?;
+        ready_rx.await.map_err(|_| StoreError::Database("the writer thread stopped".into()))??;
         Ok(SqliteStore { reads, writer: tx })
     }
 

@@ -21,12 +21,100 @@ pub struct Pending {
     by_external_ref: HashMap<String, usize>,
     open_by_duplicate_key: HashMap<String, ComplaintRef>,
     created: Vec<Complaint>,
+    stored_idempotency: HashMap<(String, String), (String, String)>,
+    stored_external_refs: HashMap<String, String>,
+    handlers: HashMap<String, Vec<HandlerSlot>>,
+    load_changes: HashMap<String, i64>,
+}
+
+/// An active handler and their open-complaint count as this batch sees it.
+struct HandlerSlot {
+    id: String,
+    name: String,
+    load: i64,
 }
 
 /// Rows per multi-row INSERT: far below SQLite's limit of 32,766 bound parameters.
 const ROWS_PER_STATEMENT: usize = 400;
 
 impl Pending {
+    /// Reads, in a few statements for the whole batch, what its registrations need to know from
+    /// the table: earlier idempotency keys, external references, open duplicates, and the
+    /// active handlers of the departments involved with their loads.
+    pub async fn prefetch(&mut self, conn: &mut SqliteConnection, regs: &[&Registration]) -> StoreResult<()> {
+        let keys: Vec<_> = regs.iter().filter_map(|r| r.idempotency.as_ref()).collect();
+        if !keys.is_empty() {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT user_id, key, request_hash, complaint_id FROM idempotency_keys WHERE (user_id, key) IN (VALUES ");
+            let mut sep = q.separated(", ");
+            for k in &keys {
+                sep.push("(").push_bind_unseparated(k.user_id.clone()).push_unseparated(", ").push_bind_unseparated(k.key.clone()).push_unseparated(")");
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *conn).await.map_err(StoreError::db)? {
+                self.stored_idempotency.insert((r.get(0), r.get(1)), (r.get(2), r.get(3)));
+            }
+        }
+        let refs: Vec<_> = regs.iter().filter_map(|r| r.external_ref.clone()).collect();
+        if !refs.is_empty() {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT external_ref, body FROM complaints WHERE external_ref IN (");
+            let mut sep = q.separated(", ");
+            for r in refs {
+                sep.push_bind(r);
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *conn).await.map_err(StoreError::db)? {
+                self.stored_external_refs.insert(r.get(0), r.get(1));
+            }
+        }
+        let dup_keys: Vec<_> = regs.iter().filter_map(|r| r.duplicate_key.clone()).collect();
+        if !dup_keys.is_empty() {
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT duplicate_key, id, number FROM complaints WHERE being_handled = 1 AND duplicate_key IN (");
+            let mut sep = q.separated(", ");
+            for k in dup_keys {
+                sep.push_bind(k);
+            }
+            // Oldest first, so the newest open complaint of a key is the one kept.
+            q.push(") ORDER BY received_at");
+            for r in q.build().fetch_all(&mut *conn).await.map_err(StoreError::db)? {
+                let found = ComplaintRef { id: complaint_id(r.get::<&str, _>(1))?, number: r.get(2) };
+                self.open_by_duplicate_key.insert(r.get(0), found);
+            }
+        }
+        let mut departments: Vec<_> = regs.iter().map(|r| r.department.clone()).collect();
+        departments.sort();
+        departments.dedup();
+        if !departments.is_empty() {
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT id, name, department, open_load FROM users WHERE role = 'handler' AND active = 1 AND department IN (");
+            let mut sep = q.separated(", ");
+            for d in departments {
+                sep.push_bind(d);
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *conn).await.map_err(StoreError::db)? {
+                self.handlers.entry(r.get(2)).or_default().push(HandlerSlot { id: r.get(0), name: r.get(1), load: r.get(3) });
+            }
+        }
+        Ok(())
+    }
+
+    /// The least-loaded active handler of a department (ties: the smallest id), now counted
+    /// with one more complaint.
+    fn take_least_loaded(&mut self, department: &str) -> Option<UserRef> {
+        let slot = self.handlers.get_mut(department)?.iter_mut().min_by(|a, b| (a.load, &a.id).cmp(&(b.load, &b.id)))?;
+        slot.load += 1;
+        *self.load_changes.entry(slot.id.clone()).or_default() += 1;
+        Some(UserRef { id: slot.id.clone(), name: slot.name.clone() })
+    }
+
+    fn give_back(&mut self, department: &str, handler: &str) {
+        if let Some(slot) = self.handlers.get_mut(department).and_then(|hs| hs.iter_mut().find(|h| h.id == handler)) {
+            slot.load -= 1;
+        }
+        *self.load_changes.entry(handler.to_string()).or_default() -= 1;
+    }
+
     async fn next_serial(&mut self, conn: &mut SqliteConnection) -> StoreResult<u64> {
         let (_, next) = match &mut self.serial {
             Some(s) => s,
@@ -99,6 +187,11 @@ impl Pending {
             });
             execute(conn, q).await?;
         }
+        for (handler, change) in &self.load_changes {
+            if *change != 0 {
+                adjust_load(conn, handler, *change).await?;
+            }
+        }
         if let Some((loaded, next)) = self.serial
             && loaded != next
         {
@@ -126,26 +219,22 @@ async fn body_by(conn: &mut SqliteConnection, sql: &'static str, key: &str) -> S
 }
 
 /// Registers one complaint inside the open batch transaction; its rows wait in `pending`.
+/// Registers one complaint inside the open batch transaction, after [`Pending::prefetch`]; its
+/// rows wait in `pending`.
 pub async fn register(conn: &mut SqliteConnection, reg: &Registration, pending: &mut Pending) -> StoreResult<Registered> {
     if let Some(key) = &reg.idempotency {
-        if let Some((hash, index)) = pending.by_idempotency.get(&(key.user_id.clone(), key.key.clone())) {
+        let id = (key.user_id.clone(), key.key.clone());
+        if let Some((hash, index)) = pending.by_idempotency.get(&id) {
             if *hash != key.request_hash {
                 return Err(StoreError::IdempotencyMismatch);
             }
             return Ok(Registered::Replayed(Box::new(pending.created[*index].clone())));
         }
-        let row = sqlx::query("SELECT request_hash, complaint_id FROM idempotency_keys WHERE user_id = ? AND key = ?")
-            .bind(&key.user_id)
-            .bind(&key.key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(StoreError::db)?;
-        if let Some(row) = row {
-            if row.get::<&str, _>(0) != key.request_hash {
+        if let Some((hash, complaint)) = pending.stored_idempotency.get(&id) {
+            if *hash != key.request_hash {
                 return Err(StoreError::IdempotencyMismatch);
             }
-            let id: String = row.get(1);
-            let body = body_by(conn, "SELECT body FROM complaints WHERE id = ?", &id).await?.ok_or(StoreError::NotFound)?;
+            let body = body_by(conn, "SELECT body FROM complaints WHERE id = ?", complaint).await?.ok_or(StoreError::NotFound)?;
             return Ok(Registered::Replayed(Box::new(decode_complaint(&body)?)));
         }
     }
@@ -153,39 +242,12 @@ pub async fn register(conn: &mut SqliteConnection, reg: &Registration, pending: 
         if let Some(index) = pending.by_external_ref.get(ext) {
             return Ok(Registered::Replayed(Box::new(pending.created[*index].clone())));
         }
-        if let Some(body) = body_by(conn, "SELECT body FROM complaints WHERE external_ref = ?", ext).await? {
-            return Ok(Registered::Replayed(Box::new(decode_complaint(&body)?)));
+        if let Some(body) = pending.stored_external_refs.get(ext) {
+            return Ok(Registered::Replayed(Box::new(decode_complaint(body)?)));
         }
     }
-    let duplicate_of = match &reg.duplicate_key {
-        Some(key) => match pending.open_by_duplicate_key.get(key) {
-            Some(r) => Some(r.clone()),
-            None => {
-                let row = sqlx::query("SELECT id, number FROM complaints WHERE duplicate_key = ? AND being_handled = 1 ORDER BY received_at DESC LIMIT 1")
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(StoreError::db)?;
-                match row {
-                    Some(r) => Some(ComplaintRef { id: complaint_id(r.get::<&str, _>(0))?, number: r.get(1) }),
-                    None => None,
-                }
-            }
-        },
-        None => None,
-    };
-    // Choosing the least-loaded handler and counting the new complaint against them is one
-    // statement.
-    let handler = sqlx::query(
-        "UPDATE users SET open_load = open_load + 1 WHERE id = \
-         (SELECT id FROM users WHERE department = ? AND role = 'handler' AND active = 1 ORDER BY open_load, id LIMIT 1) \
-         RETURNING id, name",
-    )
-    .bind(&reg.department)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(StoreError::db)?
-    .map(|r| UserRef { id: r.get(0), name: r.get(1) });
+    let duplicate_of = reg.duplicate_key.as_ref().and_then(|k| pending.open_by_duplicate_key.get(k).cloned());
+    let handler = pending.take_least_loaded(&reg.department);
     let serial = pending.next_serial(conn).await?;
     let ctx = RegistrationContext { id: reg.id, serial, handler: handler.clone(), duplicate_of };
     let (complaint, outcome) = (reg.build)(ctx);
@@ -194,7 +256,7 @@ pub async fn register(conn: &mut SqliteConnection, reg: &Registration, pending: 
     if let Some(h) = &handler
         && !(cols.is_open && cols.handler_id.as_deref() == Some(h.id.as_str()))
     {
-        adjust_load(conn, &h.id, -1).await?;
+        pending.give_back(&reg.department, &h.id);
     }
     let index = pending.created.len();
     if let Some(key) = &reg.idempotency {

@@ -110,6 +110,14 @@ async fn run_together(conn: &mut SqliteConnection, jobs: &[Job]) -> StoreResult<
     exec(conn, "BEGIN IMMEDIATE").await?;
     let result = async {
         let mut pending = Pending::default();
+        let registrations: Vec<&Registration> = jobs
+            .iter()
+            .filter_map(|j| match j {
+                Job::Register(r, _) => Some(&**r),
+                Job::Save(..) => None,
+            })
+            .collect();
+        pending.prefetch(conn, &registrations).await?;
         let mut results = Vec::with_capacity(jobs.len());
         for job in jobs {
             let done = match job {

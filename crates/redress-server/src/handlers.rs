@@ -42,6 +42,20 @@ pub fn complaint_view(c: &Complaint) -> Value {
     v
 }
 
+/// The same view as [`complaint_view`], written straight to JSON text: registration answers
+/// thousands of these a second, and building a `Value` first doubles the work.
+fn complaint_json(c: &Complaint) -> ApiResult<Vec<u8>> {
+    let mut out = serde_json::to_vec(c).map_err(ApiError::internal)?;
+    // The record serializes as an object; append `deadline` before its closing brace.
+    if out.pop() != Some(b'}') {
+        return Err(ApiError::internal("a complaint did not serialize as a JSON object"));
+    }
+    out.extend_from_slice(b",\"deadline\":");
+    serde_json::to_writer(&mut out, &c.deadlines.decide_by.or(c.deadlines.max_decide_by)).map_err(ApiError::internal)?;
+    out.push(b'}');
+    Ok(out)
+}
+
 /// `GET /health`.
 pub async fn health(State(st): State<AppState>) -> Json<Value> {
     Json(json!({ "status": "ok", "engine": st.store.engine(), "profile": st.rules.default_profile }))
@@ -82,7 +96,8 @@ pub async fn create_complaint(
     };
     let registered = crate::service::register(&st, &caller.actor(), new, idempotency).await?;
     let replayed = matches!(registered, Registered::Replayed(_));
-    let mut response = (StatusCode::CREATED, Json(complaint_view(registered.complaint()))).into_response();
+    let body = complaint_json(registered.complaint())?;
+    let mut response = (StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
     if replayed {
         response.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
     }

@@ -49,7 +49,6 @@ fn options(url: &str) -> StoreResult<SqliteConnectOptions> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
-        .pragma("cache_size", "-65536")
         .pragma("temp_store", "memory"))
 }
 

@@ -161,9 +161,6 @@ async fn register_in(conn: &mut PgConnection, reg: Registration) -> Result<Regis
         }
         Err(e) => return Err(db(e).into()),
     }
-    if let (Some(h), true) = (&cols.handler_id, cols.is_open) {
-        adjust_load(conn, h, 1).await?;
-    }
     write_outcome(conn, &cols.id, 0, &outcome).await?;
     if let Some(key) = &reg.idempotency {
         let inserted = sqlx::query(
@@ -184,6 +181,11 @@ async fn register_in(conn: &mut PgConnection, reg: Registration) -> Result<Regis
             Err(e) => return Err(db(e).into()),
         }
     }
+    // Last, so the handler's row stays locked only for the commit: concurrent registrations
+    // for the same department queue on it.
+    if let (Some(h), true) = (&cols.handler_id, cols.is_open) {
+        adjust_load(conn, h, 1).await?;
+    }
     Ok(Registered::Created(Box::new(complaint)))
 }
 
@@ -198,17 +200,33 @@ async fn adjust_load(conn: &mut PgConnection, handler: &str, delta: i64) -> Stor
 }
 
 async fn write_outcome(conn: &mut PgConnection, id: &str, last_seq: i64, outcome: &Outcome) -> StoreResult<()> {
-    for (i, e) in outcome.events.iter().enumerate() {
-        sqlx::query("INSERT INTO events (complaint_id, seq, at, action, actor_id, body) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id)
-            .bind(last_seq + 1 + i as i64)
-            .bind(e.at.as_microsecond())
-            .bind(e.action.as_str())
-            .bind(&e.actor.id)
-            .bind(encode_event(e)?)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+    // All of an action's events in one statement.
+    if !outcome.events.is_empty() {
+        let mut seqs = Vec::with_capacity(outcome.events.len());
+        let mut ats = Vec::with_capacity(outcome.events.len());
+        let mut actions = Vec::with_capacity(outcome.events.len());
+        let mut actors = Vec::with_capacity(outcome.events.len());
+        let mut bodies = Vec::with_capacity(outcome.events.len());
+        for (i, e) in outcome.events.iter().enumerate() {
+            seqs.push(last_seq + 1 + i as i64);
+            ats.push(e.at.as_microsecond());
+            actions.push(e.action.as_str().to_string());
+            actors.push(e.actor.id.clone());
+            bodies.push(encode_event(e)?);
+        }
+        sqlx::query(
+            "INSERT INTO events (complaint_id, seq, at, action, actor_id, body) \
+             SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])",
+        )
+        .bind(id)
+        .bind(seqs)
+        .bind(ats)
+        .bind(actions)
+        .bind(actors)
+        .bind(bodies)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     }
     for m in &outcome.messages {
         sqlx::query("INSERT INTO outbox (complaint_id, kind, state, created_at, body) VALUES ($1, $2, 'pending', $3, $4)")

@@ -117,7 +117,9 @@ async fn run_together(conn: &mut SqliteConnection, jobs: &[Job]) -> StoreResult<
                 Job::Save(..) => None,
             })
             .collect();
+        let started = std::time::Instant::now();
         pending.prefetch(conn, &registrations).await?;
+        let prefetched = started.elapsed();
         let mut results = Vec::with_capacity(jobs.len());
         for job in jobs {
             let done = match job {
@@ -132,8 +134,18 @@ async fn run_together(conn: &mut SqliteConnection, jobs: &[Job]) -> StoreResult<
             };
             results.push(done);
         }
+        let built = started.elapsed();
         pending.flush(conn).await?;
+        let flushed = started.elapsed();
         exec(conn, "COMMIT").await?;
+        tracing::debug!(
+            size = jobs.len(),
+            prefetch_us = prefetched.as_micros() as u64,
+            requests_us = (built - prefetched).as_micros() as u64,
+            insert_us = (flushed - built).as_micros() as u64,
+            commit_us = (started.elapsed() - flushed).as_micros() as u64,
+            "batch committed"
+        );
         Ok(results)
     }
     .await;

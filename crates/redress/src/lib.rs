@@ -1,6 +1,7 @@
 //! The `redress` binary's library half: configuration, opening the store chosen by the URL,
 //! and the command-line commands, so the integration tests drive exactly what the binary runs.
 
+pub mod bench;
 pub mod cli_complaint;
 pub mod config;
 pub mod import;

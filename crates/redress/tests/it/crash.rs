@@ -58,7 +58,9 @@ async fn acknowledged_complaints_survive_sigkill() {
         let (http, base, token, acknowledged) = (http.clone(), server.base.clone(), token.clone(), acknowledged.clone());
         tasks.push(tokio::spawn(async move {
             for i in 0..10_000 {
-                let body = card_complaint(&format!("139{client:02}{i:06}"));
+                let mut body = card_complaint(&format!("139{client:02}{i:06}"));
+                // Distinct complainants: none of these is a repeat of another.
+                body["complainant"]["id_number"] = Value::Null;
                 let Ok(res) = http.post(format!("{base}/api/v1/complaints")).bearer_auth(&token).json(&body).send().await else { break };
                 if res.status() != 201 {
                     break;

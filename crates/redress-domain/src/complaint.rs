@@ -1382,11 +1382,13 @@ impl Complaint {
         }
         next.status = to;
         next.recompute_deadlines(rules);
+        // A moved deadline (extension, resume, restart, reopening, decision) is judged afresh
+        // by the scheduler; a stale "due soon" or "overdue" would otherwise stick.
+        if kind != ActionKind::MarkDue && next.watched_deadline() != self.watched_deadline() {
+            next.due_state = DueState::OnTime;
+        }
         if kind == ActionKind::Decide {
             out.messages.push(rules.templates.render(MessageKind::Decision, &next, now, &time_zone(rules)));
-        }
-        if kind == ActionKind::Decide || kind == ActionKind::RecordFollowUp && to == Status::Closed {
-            next.due_state = DueState::OnTime;
         }
         next.version += 1;
         next.updated_at = now;

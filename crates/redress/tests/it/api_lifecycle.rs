@@ -411,3 +411,21 @@ async fn attachments_are_content_addressed_and_type_checked(engine: Engine) {
     let (_, h) = app.get("auditor", &format!("/api/v1/complaints/{cid}/history")).await;
     assert_eq!(h["events"].as_array().unwrap().iter().filter(|e| e["action"] == "attach").count(), 2);
 }
+
+on_both_engines!(an_extension_clears_a_stale_due_soon_mark);
+
+async fn an_extension_clears_a_stale_due_soon_mark(engine: Engine) {
+    let Some(app) = TestApp::start(engine).await else { return };
+    let c = app.register(&card_complaint("13812345678")).await;
+    let cid = id(&c);
+    app.act("card_handler", &cid, "start-investigation", json!({})).await;
+    app.advance_days(13);
+    redress_server::scheduler::sweep(&app.state).await.unwrap();
+    let (_, v) = app.get("card_handler", &format!("/api/v1/complaints/{cid}")).await;
+    assert_eq!(v["due_state"], "due_soon");
+    app.act("card_handler", &cid, "request-extension", json!({ "reason": "需要调取监控" })).await;
+    let v = app.act("card_head", &cid, "decide-extension", json!({ "approve": true })).await;
+    assert_eq!(v["due_state"], "on_time", "the new deadline is two weeks away");
+    let report = redress_server::scheduler::sweep(&app.state).await.unwrap();
+    assert_eq!((report.due_soon, report.overdue), (0, 0));
+}

@@ -88,9 +88,7 @@ impl SqliteStore {
                 };
                 // A batch's statements differ only by their number of rows, so a large cache
                 // keeps every variant prepared instead of compiling SQL on every commit.
-                // Checkpoints are left to a background task (below) so that copying the WAL
-                // back into the database file never stalls a commit.
-                let opts = opts.statement_cache_capacity(2048).pragma("wal_autocheckpoint", "0");
+                let opts = opts.statement_cache_capacity(2048);
                 runtime.block_on(async move {
                     match SqliteConnection::connect_with(&opts).await {
                         Ok(conn) => {
@@ -105,7 +103,6 @@ impl SqliteStore {
             })
             .map_err(|e| StoreError::Database(format!("starting the writer thread: {e}")))?;
         ready_rx.await.map_err(|_| StoreError::Database("the writer thread stopped".into()))??;
-        tokio::spawn(checkpoint(reads.clone(), tx.downgrade()));
         Ok(SqliteStore { reads, writer: tx })
     }
 
@@ -113,21 +110,6 @@ impl SqliteStore {
         let (tx, rx) = oneshot::channel();
         self.writer.send(make(tx)).await.map_err(|_| StoreError::Database("the writer has stopped".into()))?;
         rx.await.map_err(|_| StoreError::Database("the writer has stopped".into()))?
-    }
-}
-
-/// Copies the write-ahead log back into the database file twice a second, beside the writer
-/// (a passive checkpoint never blocks it), for as long as the store is in use.
-async fn checkpoint(pool: SqlitePool, writer: mpsc::WeakSender<Job>) {
-    let mut ticker = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        ticker.tick().await;
-        if writer.upgrade().is_none() {
-            return;
-        }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
-        }
     }
 }
 

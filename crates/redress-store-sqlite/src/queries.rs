@@ -187,10 +187,18 @@ impl Pending {
             });
             execute(conn, q).await?;
         }
-        for (handler, change) in &self.load_changes {
-            if *change != 0 {
-                adjust_load(conn, handler, *change).await?;
-            }
+        // Every handler whose load changed, in one statement.
+        let changes: Vec<_> = self.load_changes.iter().filter(|(_, change)| **change != 0).collect();
+        for chunk in changes.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("WITH change (id, delta) AS (");
+            q.push_values(chunk, |mut b, (id, delta)| {
+                b.push_bind((*id).clone()).push_bind(**delta);
+            });
+            q.push(
+                ") UPDATE users SET open_load = MAX(open_load + (SELECT delta FROM change WHERE change.id = users.id), 0) \
+                 WHERE id IN (SELECT id FROM change)",
+            );
+            execute(conn, q).await?;
         }
         if let Some((loaded, next)) = self.serial
             && loaded != next

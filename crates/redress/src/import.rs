@@ -112,8 +112,8 @@ pub async fn run(cmd: ImportCommand, st: &AppState) -> anyhow::Result<()> {
 /// Imports a CFPB CSV file; returns the summary and the rejected rows ("line N: reason"), in
 /// line order.
 pub async fn import_cfpb(st: &AppState, file: &std::path::Path, progress: bool) -> anyhow::Result<(ImportSummary, Vec<String>)> {
-    let size = std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?.len();
-    let reader = CfpbReader::new(File::open(&file).with_context(|| format!("opening {}", file.display()))?)
+    let size = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?.len();
+    let reader = CfpbReader::new(File::open(file).with_context(|| format!("opening {}", file.display()))?)
         .with_context(|| format!("{}", file.display()))?;
     let bar = if progress { ProgressBar::new(size) } else { ProgressBar::hidden() };
     bar.set_style(

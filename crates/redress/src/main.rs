@@ -41,7 +41,7 @@ enum Command {
     User(users::UserCommand),
     /// Register, view and act on complaints from the terminal.
     #[command(subcommand)]
-    Complaint(cli_complaint::ComplaintCommand),
+    Complaint(Box<cli_complaint::ComplaintCommand>),
     /// Import complaints from files.
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -82,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => println!("migrations applied to {}", config.database_url),
         Command::User(cmd) => users::run(cmd, &state).await?,
-        Command::Complaint(cmd) => cli_complaint::run(cmd, &state).await?,
+        Command::Complaint(cmd) => cli_complaint::run(*cmd, &state).await?,
         Command::Import(cmd) => import::run(cmd, &state).await?,
         Command::Sweep => {
             let report = redress_server::scheduler::sweep(&state).await?;

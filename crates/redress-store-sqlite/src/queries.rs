@@ -56,11 +56,7 @@ impl Pending {
         }
         let refs: Vec<_> = regs.iter().filter_map(|r| r.external_ref.clone()).collect();
         if !refs.is_empty() {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT external_ref, body FROM complaints WHERE external_ref IN (");
-            let mut sep = q.separated(", ");
-            for r in refs {
-                sep.push_bind(r);
-            }
+            let mut q = select_in("SELECT external_ref, body FROM complaints WHERE external_ref IN (", refs);
             q.push(")");
             for r in q.build().fetch_all(&mut *conn).await.map_err(StoreError::db)? {
                 self.stored_external_refs.insert(r.get(0), r.get(1));
@@ -68,12 +64,7 @@ impl Pending {
         }
         let dup_keys: Vec<_> = regs.iter().filter_map(|r| r.duplicate_key.clone()).collect();
         if !dup_keys.is_empty() {
-            let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT duplicate_key, id, number FROM complaints WHERE being_handled = 1 AND duplicate_key IN (");
-            let mut sep = q.separated(", ");
-            for k in dup_keys {
-                sep.push_bind(k);
-            }
+            let mut q = select_in("SELECT duplicate_key, id, number FROM complaints WHERE being_handled = 1 AND duplicate_key IN (", dup_keys);
             // Oldest first, so the newest open complaint of a key is the one kept.
             q.push(") ORDER BY received_at");
             for r in q.build().fetch_all(&mut *conn).await.map_err(StoreError::db)? {
@@ -85,12 +76,7 @@ impl Pending {
         departments.sort();
         departments.dedup();
         if !departments.is_empty() {
-            let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT id, name, department, open_load FROM users WHERE role = 'handler' AND active = 1 AND department IN (");
-            let mut sep = q.separated(", ");
-            for d in departments {
-                sep.push_bind(d);
-            }
+            let mut q = select_in("SELECT id, name, department, open_load FROM users WHERE role = 'handler' AND active = 1 AND department IN (", departments);
             q.push(")");
             for r in q.build().fetch_all(&mut *conn).await.map_err(StoreError::db)? {
                 self.handlers.entry(r.get(2)).or_default().push(HandlerSlot { id: r.get(0), name: r.get(1), load: r.get(3) });
@@ -211,6 +197,16 @@ impl Pending {
         }
         Ok(())
     }
+}
+
+/// A query that ends in an open `IN (` list, with the values bound; the caller closes it.
+fn select_in(prefix: &'static str, values: Vec<String>) -> QueryBuilder<Sqlite> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(prefix);
+    let mut sep = q.separated(", ");
+    for v in values {
+        sep.push_bind(v);
+    }
+    q
 }
 
 async fn execute(conn: &mut SqliteConnection, mut q: QueryBuilder<Sqlite>) -> StoreResult<()> {

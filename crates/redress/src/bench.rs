@@ -24,9 +24,8 @@ use redress_domain::complaint::{Actor, ComplaintId};
 use redress_domain::org::Role;
 use redress_domain::rulebook::RuleBook;
 use redress_server::AppState;
-use redress_server::auth::token_hash;
 use redress_server::wire::NewComplaintBody;
-use redress_store::{NewUser, Store};
+use redress_store::Store;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
@@ -231,17 +230,8 @@ impl FreshDb {
 // Users and the server.
 
 async fn add_user(store: &dyn Store, name: &str, role: Role, department: Option<&str>) -> anyhow::Result<(String, redress_store::User)> {
-    let token = crate::users::new_token();
-    let user = store
-        .create_user(NewUser {
-            id: uuid::Uuid::now_v7().to_string(),
-            name: name.to_string(),
-            role,
-            department: department.map(str::to_string),
-            token_hash: token_hash(&token),
-            password_hash: None,
-            created_at: jiff::Timestamp::now(),
-        })
+    let account = crate::users::Account { name, role, department, password_hash: None };
+    let (user, token) = crate::users::create_with_token(store, account, jiff::Timestamp::now())
         .await
         .with_context(|| format!("creating user {name}"))?;
     Ok((token, user))

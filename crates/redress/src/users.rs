@@ -6,7 +6,7 @@ use rand::RngCore;
 use redress_domain::org::Role;
 use redress_server::AppState;
 use redress_server::auth::token_hash;
-use redress_store::NewUser;
+use redress_store::{NewUser, Store, StoreResult, User};
 
 /// User commands.
 #[derive(Subcommand)]
@@ -35,6 +35,37 @@ pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     format!("rdr_{}", hex::encode(bytes))
+}
+
+/// An account to create together with its API token.
+#[derive(Debug, Clone)]
+pub struct Account<'a> {
+    /// Login name.
+    pub name: &'a str,
+    /// Role.
+    pub role: Role,
+    /// Department, for handlers and department heads.
+    pub department: Option<&'a str>,
+    /// Argon2 hash of a password, if one was set.
+    pub password_hash: Option<String>,
+}
+
+/// Creates a user with a new random API token; the store keeps only the token's hash, so the
+/// token returned here is the only copy.
+pub async fn create_with_token(store: &dyn Store, account: Account<'_>, at: jiff::Timestamp) -> StoreResult<(User, String)> {
+    let token = new_token();
+    let user = store
+        .create_user(NewUser {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: account.name.to_string(),
+            role: account.role,
+            department: account.department.map(str::to_string),
+            token_hash: token_hash(&token),
+            password_hash: account.password_hash,
+            created_at: at,
+        })
+        .await?;
+    Ok((user, token))
 }
 
 fn hash_password(password: &str) -> anyhow::Result<String> {
@@ -72,19 +103,8 @@ pub async fn run(cmd: UserCommand, st: &AppState) -> anyhow::Result<()> {
             } else {
                 None
             };
-            let token = new_token();
-            let user = st
-                .store
-                .create_user(NewUser {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    name,
-                    role,
-                    department,
-                    token_hash: token_hash(&token),
-                    password_hash,
-                    created_at: jiff::Timestamp::now(),
-                })
-                .await?;
+            let account = Account { name: &name, role, department: department.as_deref(), password_hash };
+            let (user, token) = create_with_token(&*st.store, account, st.clock.now()).await?;
             println!("created user {} ({}, role {}{})", user.name, user.id, user.role.as_str(), user.department.as_ref().map(|d| format!(", department {d}")).unwrap_or_default());
             println!("API token (shown once; send it as 'Authorization: Bearer TOKEN'):");
             println!("{token}");
@@ -112,17 +132,7 @@ pub async fn bootstrap_admin(st: &AppState) -> anyhow::Result<Option<String>> {
     if !st.store.users().await?.is_empty() {
         return Ok(None);
     }
-    let token = new_token();
-    st.store
-        .create_user(NewUser {
-            id: uuid::Uuid::now_v7().to_string(),
-            name: "admin".into(),
-            role: Role::Admin,
-            department: None,
-            token_hash: token_hash(&token),
-            password_hash: None,
-            created_at: st.clock.now(),
-        })
-        .await?;
+    let account = Account { name: "admin", role: Role::Admin, department: None, password_hash: None };
+    let (_, token) = create_with_token(&*st.store, account, st.clock.now()).await?;
     Ok(Some(token))
 }

@@ -8,8 +8,7 @@ use redress_domain::clock::ManualClock;
 use redress_domain::org::Role;
 use redress_domain::rulebook::RuleBook;
 use redress_server::AppState;
-use redress_server::auth::token_hash;
-use redress_store::{NewUser, Store};
+use redress_store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -126,19 +125,8 @@ impl TestApp {
         let state = AppState::new(store.clone(), Arc::new(RuleBook::builtin()), clock.clone());
         let mut tokens = HashMap::new();
         for &(name, role, department) in USERS {
-            let token = format!("test-token-{name}-{}", uuid::Uuid::now_v7().simple());
-            store
-                .create_user(NewUser {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    name: name.to_string(),
-                    role,
-                    department: department.map(str::to_string),
-                    token_hash: token_hash(&token),
-                    password_hash: None,
-                    created_at: start_time(),
-                })
-                .await
-                .expect("create user");
+            let account = redress::users::Account { name, role, department, password_hash: None };
+            let (_, token) = redress::users::create_with_token(&*store, account, start_time()).await.expect("create user");
             tokens.insert(name, token);
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -38,7 +38,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub use classifier::RuleClassifier;
-pub use normalize::normalize;
+pub use normalize::{Normalized, normalize, simplify_char};
 pub use taxonomy::{
     AgeConfig, AmountThreshold, ContextConfig, FlagRule, KeywordRule, NegationConfig, Node,
     ScoringConfig, Sector, SeverityPolicy, Taxonomy, TaxonomyError,

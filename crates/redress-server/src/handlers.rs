@@ -142,17 +142,17 @@ pub async fn messages(State(st): State<AppState>, caller: Caller, Path(id): Path
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    status: Option<String>,
-    channel: Option<String>,
-    department: Option<String>,
-    handler: Option<String>,
-    severity: Option<String>,
-    due_state: Option<String>,
-    business_type: Option<String>,
-    received_from: Option<String>,
-    received_to: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) channel: Option<String>,
+    pub(crate) department: Option<String>,
+    pub(crate) handler: Option<String>,
+    pub(crate) severity: Option<String>,
+    pub(crate) due_state: Option<String>,
+    pub(crate) business_type: Option<String>,
+    pub(crate) received_from: Option<String>,
+    pub(crate) received_to: Option<String>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: Option<String>,
 }
 
 fn parse_time(field: &str, v: &Option<String>) -> ApiResult<Option<jiff::Timestamp>> {
@@ -174,53 +174,8 @@ pub async fn list_complaints(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(q) = query.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()))?;
-    let mut statuses = Vec::new();
-    if let Some(s) = &q.status {
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            statuses.push(Status::parse(part).ok_or_else(|| {
-                ApiError::invalid("status", format!("unknown status '{part}'; expected one of {}", Status::ALL.map(|s| s.as_str()).join(", ")))
-            })?);
-        }
-    }
-    if let Some(c) = &q.channel
-        && redress_domain::complaint::Channel::parse(c).is_none()
-    {
-        return Err(ApiError::invalid("channel", format!("unknown channel '{c}'")));
-    }
-    if let Some(d) = &q.due_state
-        && crate::wire::parse_due_state(d).is_none()
-    {
-        return Err(ApiError::invalid("due_state", format!("unknown due state '{d}'")));
-    }
-    let limit = match &q.limit {
-        None => 50,
-        Some(l) => l.parse::<u32>().ok().filter(|n| (1..=200).contains(n)).ok_or_else(|| ApiError::invalid("limit", "limit is a number from 1 to 200"))?,
-    };
-    let after = match &q.cursor {
-        None => None,
-        Some(c) => Some(Cursor::decode(c).ok_or_else(|| ApiError::invalid("cursor", "not a cursor returned by this API"))?),
-    };
-    let department = match caller.department_scope() {
-        Some(own) => {
-            if q.department.as_deref().is_some_and(|d| d != own) {
-                return Ok(Json(json!({ "items": [], "next_cursor": null })));
-            }
-            Some(own)
-        }
-        None => q.department.clone(),
-    };
-    let filter = ComplaintFilter {
-        statuses,
-        channel: q.channel,
-        department,
-        handler: q.handler,
-        severity: q.severity,
-        due_state: q.due_state,
-        business_type: q.business_type,
-        received_from: parse_time("received_from", &q.received_from)?,
-        received_to: parse_time("received_to", &q.received_to)?,
-        after,
-        limit,
+    let Some(filter) = filter_from_query(&caller, &q)? else {
+        return Ok(Json(json!({ "items": [], "next_cursor": null })));
     };
     let page = st.store.list(&filter).await?;
     Ok(Json(json!({ "items": page.items, "next_cursor": page.next.map(|c| c.encode()) })))
@@ -311,4 +266,59 @@ fn percent_encode(name: &str) -> String {
         }
     }
     out
+}
+
+/// The store filter for list parameters, limited to what the caller may see; `None` when the
+/// caller asked for a department they cannot see (an empty result, not an error).
+pub(crate) fn filter_from_query(caller: &Caller, q: &ListQuery) -> ApiResult<Option<ComplaintFilter>> {
+    let mut statuses = Vec::new();
+    if let Some(s) = &q.status {
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            statuses.push(Status::parse(part).ok_or_else(|| {
+                ApiError::invalid("status", format!("unknown status '{part}'; expected one of {}", Status::ALL.map(|s| s.as_str()).join(", ")))
+            })?);
+        }
+    }
+    if let Some(c) = &q.channel
+        && redress_domain::complaint::Channel::parse(c).is_none()
+    {
+        return Err(ApiError::invalid("channel", format!("unknown channel '{c}'")));
+    }
+    if let Some(d) = &q.due_state
+        && crate::wire::parse_due_state(d).is_none()
+    {
+        return Err(ApiError::invalid("due_state", format!("unknown due state '{d}'")));
+    }
+    let limit = match &q.limit {
+        None => 50,
+        Some(l) => l.parse::<u32>().ok().filter(|n| (1..=200).contains(n)).ok_or_else(|| ApiError::invalid("limit", "limit is a number from 1 to 200"))?,
+    };
+    let after = match &q.cursor {
+        None => None,
+        Some(c) => Some(Cursor::decode(c).ok_or_else(|| ApiError::invalid("cursor", "not a cursor returned by this API"))?),
+    };
+    let department = match caller.department_scope() {
+        Some(own) => {
+            if q.department.as_deref().is_some_and(|d| d != own) {
+                return Ok(None);
+            }
+            Some(own)
+        }
+        None => q.department.clone(),
+    };
+    let filter = ComplaintFilter {
+        statuses,
+        channel: q.channel.clone(),
+        department,
+        handler: q.handler.clone(),
+        severity: q.severity.clone(),
+        due_state: q.due_state.clone(),
+        business_type: q.business_type.clone(),
+        received_from: parse_time("received_from", &q.received_from)?,
+        received_to: parse_time("received_to", &q.received_to)?,
+        after,
+        limit,
+        ..Default::default()
+    };
+    Ok(Some(filter))
 }

@@ -5,7 +5,9 @@ pub mod auth;
 pub mod error;
 mod handlers;
 pub use handlers::{complaint_view, load_visible};
+pub mod intelligence;
 pub mod service;
+pub mod text_api;
 pub mod json;
 pub mod scheduler;
 pub mod wire;
@@ -33,12 +35,14 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Token cache.
     pub tokens: Arc<auth::TokenCache>,
+    /// The text analyser with the active models.
+    pub insight: Arc<intelligence::InsightCell>,
 }
 
 impl AppState {
     /// New state.
     pub fn new(store: Arc<dyn Store>, rules: Arc<RuleBook>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, rules, clock, tokens: Arc::new(auth::TokenCache::default()) }
+        Self { store, rules, clock, tokens: Arc::new(auth::TokenCache::default()), insight: Arc::new(intelligence::InsightCell::default()) }
     }
 }
 
@@ -60,6 +64,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/complaints/{id}/attachments/{sha256}", get(handlers::download_attachment))
         .route("/api/v1/complaints/{id}/{action}", post(handlers::act))
+        .route("/api/v1/complaints/{id}/similar", get(text_api::similar))
+        .route("/api/v1/complaints/{id}/reading", get(text_api::reading))
+        .route("/api/v1/search", get(text_api::search))
+        .route("/api/v1/analyze", post(text_api::analyze))
+        .route("/api/v1/incidents", get(text_api::incidents))
+        .route("/api/v1/incidents/{id}", get(text_api::incident))
+        .route("/api/v1/models", get(text_api::models))
+        .route("/api/v1/models/{id}/activate", post(text_api::activate_model))
         .route("/api/v1/notifications", get(handlers::notifications))
         .route("/api/v1/users", get(handlers::users))
         .route("/api/v1/profiles/{id}", get(handlers::profile))

@@ -71,7 +71,7 @@ pub async fn sweep(st: &AppState) -> Result<SweepReport, StoreError> {
             });
             report.due_soon += 1;
         }
-        match st.store.save(Change { complaint: c, expected_version, previous_handler, was_open, outcome }).await {
+        match st.store.save(Change { complaint: c, expected_version, previous_handler, was_open, outcome, text: None }).await {
             Ok(()) | Err(StoreError::Conflict) => {}
             Err(e) => return Err(e),
         }

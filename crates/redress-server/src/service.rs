@@ -24,6 +24,7 @@ pub async fn register(st: &AppState, actor: &Actor, new: NewComplaint, idempoten
     let now = st.clock.now();
     let rules = st.rules.default_rules();
     validate_new(&new, rules.org, now)?;
+    let insight = st.insight.get();
     let mut classification = st.rules.classifier.classify(&ClassifyInput {
         narrative: new.narrative.as_str(),
         request: new.request.as_str(),
@@ -31,7 +32,18 @@ pub async fn register(st: &AppState, actor: &Actor, new: NewComplaint, idempoten
         // Severity thresholds are in CNY; other currencies cannot be compared without a rate.
         amount_in_cny_equivalent: new.amount.filter(|m| m.currency.as_str() == "CNY").map(|m| m.amount),
     });
-    // A business type stated at intake beats the keyword guess.
+    // Models trained on the institution's own labels refine the keyword guess where they are
+    // confident.
+    let text = format!("{}\n{}", new.narrative.as_str(), new.request.as_str());
+    let predictions = insight.refine(&text, &mut classification, &st.rules.classifier);
+    let reading = insight.read(new.narrative.as_str(), new.request.as_str(), predictions);
+    let text_index = crate::intelligence::text_index(
+        new.title.as_ref().map_or("", |t| t.as_str()),
+        new.narrative.as_str(),
+        new.request.as_str(),
+        &reading,
+    );
+    // A business type stated at intake beats the keyword guess and the models.
     if let Some(code) = &new.business_type {
         let label = st.rules.classifier.taxonomy().label(Dimension::BusinessType, code, 1.0).ok_or_else(|| {
             ApiError::invalid("business_type", format!("unknown business-type code '{code}'"))
@@ -49,6 +61,7 @@ pub async fn register(st: &AppState, actor: &Actor, new: NewComplaint, idempoten
             let book = st.rules.clone();
             Box::new(move |ctx| draft.clone().register(ctx, book.default_rules()))
         },
+        text: text_index,
     };
     Ok(st.store.register(registration).await?)
 }
@@ -102,9 +115,11 @@ pub async fn perform(st: &AppState, caller: &Caller, id: &str, mut action: Actio
         let expected_version = c.version;
         let previous_handler = c.owner.handler.as_ref().map(|h| h.id.clone());
         let was_open = c.status.is_open();
+        let notes_before = c.notes.len();
         let now = st.clock.now();
         let outcome = c.apply(action.clone(), &actor, now, rules)?;
-        match st.store.save(Change { complaint: c.clone(), expected_version, previous_handler, was_open, outcome }).await {
+        let text = crate::intelligence::text_update(st, notes_before, &c).await?;
+        match st.store.save(Change { complaint: c.clone(), expected_version, previous_handler, was_open, outcome, text }).await {
             Ok(()) => return Ok(c),
             Err(StoreError::Conflict) if attempt < 2 => continue,
             Err(e) => return Err(e.into()),

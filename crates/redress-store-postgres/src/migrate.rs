@@ -9,7 +9,9 @@ use redress_store::{StoreError, StoreResult};
 use sqlx::{Connection, PgConnection};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql")),
-    (2, "attachments", include_str!("../migrations/0002_attachments.sql")),];
+    (2, "attachments", include_str!("../migrations/0002_attachments.sql")),
+    (3, "text", include_str!("../migrations/0003_text.sql")),
+];
 
 /// Key of the advisory lock that serialises migrations (an arbitrary constant: "redress" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0072_6564_7265_7373;

@@ -3,7 +3,8 @@
 use redress_domain::complaint::{ComplaintRef, Outcome, RegistrationContext, UserRef};
 use redress_store::columns::{ComplaintColumns, complaint_id, decode_complaint, encode, encode_event};
 use redress_store::{
-    Change, ComplaintFilter, ComplaintSummary, Cursor, IdempotencyKey, Page, Registered, Registration, StoreError, StoreResult,
+    Change, ComplaintFilter, ComplaintSummary, Cursor, IdempotencyKey, Page, Registered, Registration, SearchDocument, StoreError,
+    StoreResult, TextIndex, TextUpdate,
 };
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
@@ -162,6 +163,7 @@ async fn register_in(conn: &mut PgConnection, reg: Registration) -> Result<Regis
         Err(e) => return Err(db(e).into()),
     }
     write_outcome(conn, &cols.id, 0, &outcome).await?;
+    insert_text(conn, &cols, &reg.text).await?;
     if let Some(key) = &reg.idempotency {
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (user_id, key, request_hash, complaint_id, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -322,6 +324,9 @@ async fn save_in(conn: &mut PgConnection, change: Change) -> StoreResult<()> {
         .fetch_one(&mut *conn)
         .await
         .map_err(db)?;
+    if let Some(text) = &change.text {
+        upsert_text(conn, &cols, text).await?;
+    }
     write_outcome(conn, &cols.id, last_seq, &change.outcome).await
 }
 
@@ -329,40 +334,7 @@ async fn save_in(conn: &mut PgConnection, change: Change) -> StoreResult<()> {
 pub async fn list(conn: &mut PgConnection, f: &ComplaintFilter) -> StoreResult<Page<ComplaintSummary>> {
     let limit = f.limit.clamp(1, 200);
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new("SELECT body FROM complaints WHERE 1 = 1");
-    if !f.statuses.is_empty() {
-        q.push(" AND status IN (");
-        let mut sep = q.separated(", ");
-        for s in &f.statuses {
-            sep.push_bind(s.as_str());
-        }
-        q.push(")");
-    }
-    if let Some(v) = &f.channel {
-        q.push(" AND channel = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.department {
-        q.push(" AND department = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.handler {
-        q.push(" AND handler_id = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.severity {
-        q.push(" AND severity = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.due_state {
-        q.push(" AND due_state = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.business_type {
-        // Case-insensitive without escape characters, like SQLite's default LIKE.
-        q.push(" AND business_type ILIKE ").push_bind(format!("{}%", v.replace(['%', '_'], "")));
-        q.push(" ESCAPE ''");
-    }
-    if let Some(v) = f.received_from {
-        q.push(" AND received_at >= ").push_bind(v.as_microsecond());
-    }
-    if let Some(v) = f.received_to {
-        q.push(" AND received_at < ").push_bind(v.as_microsecond());
-    }
+    push_filter(&mut q, f, "");
     if let Some(c) = &f.after {
         let at = c.received_at.as_microsecond();
         q.push(" AND (received_at < ").push_bind(at);
@@ -382,4 +354,133 @@ pub async fn list(conn: &mut PgConnection, f: &ComplaintFilter) -> StoreResult<P
         None
     };
     Ok(Page { items, next })
+}
+
+/// Appends the filter's conditions (`AND …`) for complaint columns qualified by `p` (`""` or
+/// `"c."`); the cursor and limit are the caller's.
+pub fn push_filter(q: &mut QueryBuilder<Postgres>, f: &ComplaintFilter, p: &str) {
+    if !f.statuses.is_empty() {
+        q.push(format!(" AND {p}status IN ("));
+        let mut sep = q.separated(", ");
+        for s in &f.statuses {
+            sep.push_bind(s.as_str());
+        }
+        q.push(")");
+    }
+    if let Some(v) = &f.channel {
+        q.push(format!(" AND {p}channel = ")).push_bind(v.clone());
+    }
+    if let Some(v) = &f.department {
+        q.push(format!(" AND {p}department = ")).push_bind(v.clone());
+    }
+    if !f.departments.is_empty() {
+        q.push(format!(" AND {p}department = ANY(")).push_bind(f.departments.clone()).push(")");
+    }
+    if let Some(v) = &f.handler {
+        q.push(format!(" AND {p}handler_id = ")).push_bind(v.clone());
+    }
+    if let Some(v) = &f.severity {
+        q.push(format!(" AND {p}severity = ")).push_bind(v.clone());
+    }
+    if let Some(v) = &f.due_state {
+        q.push(format!(" AND {p}due_state = ")).push_bind(v.clone());
+    }
+    // Case-insensitive without escape characters, like SQLite's default LIKE.
+    if let Some(v) = &f.business_type {
+        q.push(format!(" AND {p}business_type ILIKE ")).push_bind(format!("{}%", v.replace(['%', '_'], "")));
+        q.push(" ESCAPE ''");
+    }
+    if let Some(v) = &f.cause {
+        q.push(format!(" AND {p}cause ILIKE ")).push_bind(format!("{}%", v.replace(['%', '_'], "")));
+        q.push(" ESCAPE ''");
+    }
+    if let Some(v) = f.received_from {
+        q.push(format!(" AND {p}received_at >= ")).push_bind(v.as_microsecond());
+    }
+    if let Some(v) = f.received_to {
+        q.push(format!(" AND {p}received_at < ")).push_bind(v.as_microsecond());
+    }
+}
+
+/// A `tsvector` literal for a document: every token with its positions and its field's weight
+/// (A title, B narrative, C request, D notes). Fields are two positions apart, so a phrase never
+/// runs from one field into the next.
+pub fn tsvector_literal(doc: &SearchDocument) -> String {
+    use std::collections::BTreeMap;
+    // PostgreSQL keeps positions up to 16,383; later ones are clamped by the server anyway.
+    const MAX_POSITION: usize = 16_383;
+    let mut positions: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut next = 1usize;
+    for (tokens, weight) in doc.fields().into_iter().zip(['A', 'B', 'C', 'D']) {
+        for token in tokens {
+            let entry = positions.entry(token.as_str()).or_default();
+            // A lexeme holds at most 256 positions.
+            if entry.len() < 256 {
+                entry.push(format!("{}{weight}", next.min(MAX_POSITION)));
+            }
+            next += 1;
+        }
+        next += 2;
+    }
+    let mut out = String::new();
+    for (token, pos) in positions {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        // Tokens are alphanumeric: nothing to escape.
+        out.push('\'');
+        out.push_str(token);
+        out.push_str("':");
+        out.push_str(&pos.join(","));
+    }
+    out
+}
+
+async fn upsert_text(conn: &mut PgConnection, cols: &ComplaintColumns, text: &TextUpdate) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO text_rows (complaint_id, received_at, document, reading) VALUES ($1, $2, $3::tsvector, $4) \
+         ON CONFLICT (complaint_id) DO UPDATE SET document = EXCLUDED.document, \
+         reading = CASE WHEN $5 THEN EXCLUDED.reading ELSE text_rows.reading END",
+    )
+    .bind(&cols.id)
+    .bind(cols.received_at)
+    .bind(tsvector_literal(&text.document))
+    .bind(text.reading.as_ref().map_or_else(|| "{}".to_string(), |r| r.to_string()))
+    .bind(text.reading.is_some())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Advisory lock that orders text-row ids with commits: registrations hold it shared while they
+/// insert, and a reader that needs "every row up to N is committed" takes it exclusively to
+/// read N (see `text_rows_after`).
+pub const TEXT_ROWS_LOCK: i64 = 0x7265_6472_7478_7431;
+
+async fn insert_text(conn: &mut PgConnection, cols: &ComplaintColumns, text: &TextIndex) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(TEXT_ROWS_LOCK).execute(&mut *conn).await.map_err(db)?;
+    let row: i64 = sqlx::query_scalar(
+        "INSERT INTO text_rows (complaint_id, received_at, document, fingerprint, reading) VALUES ($1, $2, $3::tsvector, $4, $5) RETURNING id",
+    )
+    .bind(&cols.id)
+    .bind(cols.received_at)
+    .bind(tsvector_literal(&text.document))
+    .bind(&text.fingerprint)
+    .bind(text.reading.to_string())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    if !text.band_keys.is_empty() {
+        let mut keys = text.band_keys.clone();
+        keys.sort_unstable();
+        keys.dedup();
+        sqlx::query("INSERT INTO text_bands (band_key, row_id) SELECT k, $2 FROM UNNEST($1::bigint[]) AS k ON CONFLICT DO NOTHING")
+            .bind(keys)
+            .bind(row)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
 }

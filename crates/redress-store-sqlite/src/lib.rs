@@ -12,6 +12,7 @@
 
 mod migrate;
 mod queries;
+mod text;
 mod writer;
 
 use std::path::Path;
@@ -24,8 +25,9 @@ use redress_domain::complaint::{Complaint, ComplaintId};
 use redress_domain::org::Role;
 use redress_store::columns::{decode, decode_complaint, decode_event, micros};
 use redress_store::{
-    Change, ComplaintFilter, ComplaintSummary, NewUser, Page, Registered, Registration, Store, StoreError, StoreResult,
-    StoredEvent, StoredLabel, StoredMessage, StoredNotification, User,
+    Change, ComplaintFilter, ComplaintSummary, Incident, IncidentMember, IncidentScan, LabelledText, ModelInfo, NewUser, Page,
+    Registered, Registration, SearchRequest, SearchResults, SimilarCandidate, Store, StoreError, StoreResult, StoredEvent,
+    StoredLabel, StoredMessage, StoredNotification, TextRow, User,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Row, SqliteConnection};
@@ -338,5 +340,85 @@ impl Store for SqliteStore {
             .await
             .map_err(StoreError::db)?;
         Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    #[instrument(skip(self, request), fields(phrases = request.phrases.len()))]
+    async fn search(&self, request: &SearchRequest) -> StoreResult<SearchResults> {
+        let mut conn = self.reads.acquire().await.map_err(StoreError::db)?;
+        text::search(&mut conn, request).await
+    }
+
+    #[instrument(skip(self, band_keys))]
+    async fn similar_candidates(
+        &self,
+        band_keys: &[i64],
+        per_key_limit: u32,
+        received_after: Option<Timestamp>,
+        exclude: Option<ComplaintId>,
+    ) -> StoreResult<Vec<SimilarCandidate>> {
+        text::similar_candidates(&self.reads, band_keys, per_key_limit, received_after, exclude).await
+    }
+
+    #[instrument(skip(self))]
+    async fn text_row(&self, id: ComplaintId) -> StoreResult<Option<TextRow>> {
+        text::text_row_of(&self.reads, id).await
+    }
+
+    #[instrument(skip(self))]
+    async fn text_rows_after(&self, after_row: i64, limit: u32) -> StoreResult<Vec<TextRow>> {
+        text::text_rows_after(&self.reads, after_row, limit).await
+    }
+
+    async fn incident_cursor(&self) -> StoreResult<i64> {
+        text::incident_cursor(&self.reads).await
+    }
+
+    #[instrument(skip(self, scan), fields(from = scan.from_row, to = scan.to_row))]
+    async fn apply_incident_scan(&self, scan: IncidentScan) -> StoreResult<()> {
+        text::apply_incident_scan(&self.reads, scan).await
+    }
+
+    async fn incidents_of(&self, ids: &[ComplaintId]) -> StoreResult<Vec<(ComplaintId, String)>> {
+        text::incidents_of(&self.reads, ids).await
+    }
+
+    #[instrument(skip(self))]
+    async fn incidents(&self, since: Option<Timestamp>, limit: u32) -> StoreResult<Vec<Incident>> {
+        text::incidents(&self.reads, since, limit).await
+    }
+
+    #[instrument(skip(self))]
+    async fn incident(&self, id: &str) -> StoreResult<Option<(Incident, Vec<IncidentMember>)>> {
+        text::incident(&self.reads, id).await
+    }
+
+    #[instrument(skip(self, info, content), fields(id = %info.id, target = %info.target))]
+    async fn put_model(&self, info: ModelInfo, content: Vec<u8>) -> StoreResult<()> {
+        text::put_model(&self.reads, info, content).await
+    }
+
+    async fn models(&self) -> StoreResult<Vec<ModelInfo>> {
+        text::models(&self.reads).await
+    }
+
+    async fn model_content(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        text::model_content(&self.reads, id).await
+    }
+
+    async fn activate_model(&self, id: &str) -> StoreResult<()> {
+        text::activate_model(&self.reads, id).await
+    }
+
+    async fn labelled_texts(&self, dimension: &str, limit: u32) -> StoreResult<Vec<LabelledText>> {
+        text::labelled_texts(&self.reads, dimension, limit).await
+    }
+
+    async fn unindexed(&self, limit: u32) -> StoreResult<Vec<Complaint>> {
+        text::unindexed(&self.reads, limit).await
+    }
+
+    #[instrument(skip(self, text))]
+    async fn index_text(&self, id: ComplaintId, received_at: Timestamp, text: redress_store::TextIndex) -> StoreResult<()> {
+        text::index_text(&self.reads, id, received_at, text).await
     }
 }

@@ -5,7 +5,9 @@ use redress_store::{StoreError, StoreResult};
 use sqlx::{Connection, SqliteConnection};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql")),
-    (2, "attachments", include_str!("../migrations/0002_attachments.sql")),];
+    (2, "attachments", include_str!("../migrations/0002_attachments.sql")),
+    (3, "text", include_str!("../migrations/0003_text.sql")),
+];
 
 /// Applies every migration not applied yet.
 pub async fn run(conn: &mut SqliteConnection) -> StoreResult<()> {

@@ -4,7 +4,10 @@ use std::collections::HashMap;
 
 use redress_domain::complaint::{Complaint, ComplaintRef, Outcome, RegistrationContext, UserRef};
 use redress_store::columns::{ComplaintColumns, complaint_id, decode_complaint, encode, encode_event, micros};
-use redress_store::{Change, ComplaintFilter, ComplaintSummary, Cursor, Page, Registered, Registration, StoreError, StoreResult};
+use redress_store::{
+    Change, ComplaintFilter, ComplaintSummary, Cursor, Page, Registered, Registration, StoreError, StoreResult, TextIndex,
+    TextUpdate,
+};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 /// Rows of a batch's registrations, inserted together at the end of the batch, and the keys a
@@ -25,6 +28,10 @@ pub struct Pending {
     stored_external_refs: HashMap<String, String>,
     handlers: HashMap<String, Vec<HandlerSlot>>,
     load_changes: HashMap<String, i64>,
+    last_text_row: Option<i64>,
+    text_rows: Vec<(i64, String, i64, Option<Vec<u8>>, String)>,
+    search_rows: Vec<(i64, [String; 4])>,
+    bands: Vec<(i64, i64)>,
 }
 
 /// An active handler and their open-complaint count as this batch sees it.
@@ -116,6 +123,30 @@ impl Pending {
         Ok(*next as u64)
     }
 
+    async fn next_text_row(&mut self, conn: &mut SqliteConnection) -> StoreResult<i64> {
+        let last = match &mut self.last_text_row {
+            Some(last) => last,
+            None => {
+                let v: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM text_rows").fetch_one(&mut *conn).await.map_err(StoreError::db)?;
+                self.last_text_row.insert(v)
+            }
+        };
+        *last += 1;
+        Ok(*last)
+    }
+
+    /// Queues the text rows of a new complaint: its index entry, fingerprint bands and reading.
+    async fn push_text(&mut self, conn: &mut SqliteConnection, cols: &ComplaintColumns, text: &TextIndex) -> StoreResult<()> {
+        let row = self.next_text_row(conn).await?;
+        self.text_rows.push((row, cols.id.clone(), cols.received_at, text.fingerprint.clone(), text.reading.to_string()));
+        self.search_rows.push((row, text.document.fields().map(|tokens| tokens.join(" "))));
+        let mut keys = text.band_keys.clone();
+        keys.sort_unstable();
+        keys.dedup();
+        self.bands.extend(keys.into_iter().map(|k| (k, row)));
+        Ok(())
+    }
+
     /// Inserts every pending row and records the last serial handed out.
     pub async fn flush(self, conn: &mut SqliteConnection) -> StoreResult<()> {
         for chunk in self.complaints.chunks(ROWS_PER_STATEMENT) {
@@ -142,6 +173,27 @@ impl Pending {
                     .push_bind(c.version)
                     .push_bind(c.updated_at)
                     .push_bind(&c.body);
+            });
+            execute(conn, q).await?;
+        }
+        for chunk in self.text_rows.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO text_rows (id, complaint_id, received_at, fingerprint, reading) ");
+            q.push_values(chunk, |mut b, (row, id, at, fingerprint, reading)| {
+                b.push_bind(row).push_bind(id).push_bind(at).push_bind(fingerprint).push_bind(reading);
+            });
+            execute(conn, q).await?;
+        }
+        for chunk in self.search_rows.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO text_search (rowid, title, narrative, request, notes) ");
+            q.push_values(chunk, |mut b, (row, [title, narrative, request, notes])| {
+                b.push_bind(row).push_bind(title).push_bind(narrative).push_bind(request).push_bind(notes);
+            });
+            execute(conn, q).await?;
+        }
+        for chunk in self.bands.chunks(ROWS_PER_STATEMENT * 2) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO text_bands (band_key, row_id) ");
+            q.push_values(chunk, |mut b, (key, row)| {
+                b.push_bind(key).push_bind(row);
             });
             execute(conn, q).await?;
         }
@@ -285,6 +337,7 @@ pub async fn register(conn: &mut SqliteConnection, reg: &Registration, pending: 
     for n in &outcome.notifications {
         pending.notifications.push((n.role.as_str(), n.department.clone(), cols.id.clone(), at, encode(n)?));
     }
+    pending.push_text(conn, &cols, &reg.text).await?;
     pending.complaints.push((cols, reg.duplicate_key.clone()));
     pending.created.push(complaint.clone());
     Ok(Registered::Created(Box::new(complaint)))
@@ -395,45 +448,59 @@ pub async fn save(conn: &mut SqliteConnection, change: &Change) -> StoreResult<(
         .fetch_one(&mut *conn)
         .await
         .map_err(StoreError::db)?;
+    if let Some(text) = &change.text {
+        update_text(conn, &cols, text).await?;
+    }
     write_outcome(conn, &cols.id, last_seq, &change.outcome).await
+}
+
+/// Replaces a complaint's index entry (and reading) after its text changed; indexes it if it
+/// never was (a complaint stored before the index existed).
+async fn update_text(conn: &mut SqliteConnection, cols: &ComplaintColumns, text: &TextUpdate) -> StoreResult<()> {
+    let row: Option<i64> = sqlx::query_scalar("SELECT id FROM text_rows WHERE complaint_id = ?")
+        .bind(&cols.id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(StoreError::db)?;
+    let row = match row {
+        Some(row) => {
+            sqlx::query("DELETE FROM text_search WHERE rowid = ?").bind(row).execute(&mut *conn).await.map_err(StoreError::db)?;
+            if let Some(reading) = &text.reading {
+                sqlx::query("UPDATE text_rows SET reading = ? WHERE id = ?")
+                    .bind(reading.to_string())
+                    .bind(row)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(StoreError::db)?;
+            }
+            row
+        }
+        None => sqlx::query_scalar("INSERT INTO text_rows (complaint_id, received_at, reading) VALUES (?, ?, ?) RETURNING id")
+            .bind(&cols.id)
+            .bind(cols.received_at)
+            .bind(text.reading.as_ref().map_or_else(|| "{}".to_string(), |r| r.to_string()))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::db)?,
+    };
+    let [title, narrative, request, notes] = text.document.fields().map(|t| t.join(" "));
+    sqlx::query("INSERT INTO text_search (rowid, title, narrative, request, notes) VALUES (?, ?, ?, ?, ?)")
+        .bind(row)
+        .bind(title)
+        .bind(narrative)
+        .bind(request)
+        .bind(notes)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::db)?;
+    Ok(())
 }
 
 /// Lists complaints newest first with keyset pagination.
 pub async fn list(conn: &mut SqliteConnection, f: &ComplaintFilter) -> StoreResult<Page<ComplaintSummary>> {
     let limit = f.limit.clamp(1, 200);
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT body FROM complaints WHERE 1 = 1");
-    if !f.statuses.is_empty() {
-        q.push(" AND status IN (");
-        let mut sep = q.separated(", ");
-        for s in &f.statuses {
-            sep.push_bind(s.as_str());
-        }
-        q.push(")");
-    }
-    if let Some(v) = &f.channel {
-        q.push(" AND channel = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.department {
-        q.push(" AND department = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.handler {
-        q.push(" AND handler_id = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.severity {
-        q.push(" AND severity = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.due_state {
-        q.push(" AND due_state = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.business_type {
-        q.push(" AND business_type LIKE ").push_bind(format!("{}%", v.replace(['%', '_'], "")));
-    }
-    if let Some(v) = f.received_from {
-        q.push(" AND received_at >= ").push_bind(v.as_microsecond());
-    }
-    if let Some(v) = f.received_to {
-        q.push(" AND received_at < ").push_bind(v.as_microsecond());
-    }
+    push_filter(&mut q, f, "");
     if let Some(c) = &f.after {
         let at = c.received_at.as_microsecond();
         q.push(" AND (received_at < ").push_bind(at);
@@ -454,4 +521,52 @@ pub async fn list(conn: &mut SqliteConnection, f: &ComplaintFilter) -> StoreResu
     };
     let _ = micros;
     Ok(Page { items, next })
+}
+
+/// Appends the filter's conditions (`AND …`) for complaint columns qualified by `p` (`""` or
+/// `"c."`); the cursor and limit are the caller's.
+pub fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &ComplaintFilter, p: &str) {
+    if !f.statuses.is_empty() {
+        q.push(format!(" AND {p}status IN ("));
+        let mut sep = q.separated(", ");
+        for s in &f.statuses {
+            sep.push_bind(s.as_str());
+        }
+        q.push(")");
+    }
+    if let Some(v) = &f.channel {
+        q.push(format!(" AND {p}channel = ")).push_bind(v.clone());
+    }
+    if let Some(v) = &f.department {
+        q.push(format!(" AND {p}department = ")).push_bind(v.clone());
+    }
+    if !f.departments.is_empty() {
+        q.push(format!(" AND {p}department IN ("));
+        let mut sep = q.separated(", ");
+        for d in &f.departments {
+            sep.push_bind(d.clone());
+        }
+        q.push(")");
+    }
+    if let Some(v) = &f.handler {
+        q.push(format!(" AND {p}handler_id = ")).push_bind(v.clone());
+    }
+    if let Some(v) = &f.cause {
+        q.push(format!(" AND {p}cause LIKE ")).push_bind(format!("{}%", v.replace(['%', '_'], "")));
+    }
+    if let Some(v) = &f.severity {
+        q.push(format!(" AND {p}severity = ")).push_bind(v.clone());
+    }
+    if let Some(v) = &f.due_state {
+        q.push(format!(" AND {p}due_state = ")).push_bind(v.clone());
+    }
+    if let Some(v) = &f.business_type {
+        q.push(format!(" AND {p}business_type LIKE ")).push_bind(format!("{}%", v.replace(['%', '_'], "")));
+    }
+    if let Some(v) = f.received_from {
+        q.push(format!(" AND {p}received_at >= ")).push_bind(v.as_microsecond());
+    }
+    if let Some(v) = f.received_to {
+        q.push(format!(" AND {p}received_at < ")).push_bind(v.as_microsecond());
+    }
 }

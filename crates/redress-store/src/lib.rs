@@ -17,8 +17,13 @@ use serde::{Deserialize, Serialize};
 
 pub mod columns;
 pub mod summary;
+pub mod text;
 
 pub use summary::ComplaintSummary;
+pub use text::{
+    Incident, IncidentJoin, IncidentMember, IncidentScan, LabelledText, ModelInfo, Ranking, SearchDocument, SearchHit,
+    SearchPhrase, SearchRequest, SearchResults, SimilarCandidate, TextIndex, TextRow, TextUpdate,
+};
 
 /// Storage failures. Callers map `Conflict`, `NotFound` and `IdempotencyMismatch` to client
 /// errors; everything else is the server's problem.
@@ -84,6 +89,8 @@ pub struct Registration {
     pub idempotency: Option<IdempotencyKey>,
     /// Builds the record.
     pub build: BuildRecord,
+    /// Search index entry, fingerprint and reading, stored in the same transaction.
+    pub text: TextIndex,
 }
 
 /// What registering did.
@@ -119,6 +126,8 @@ pub struct Change {
     pub was_open: bool,
     /// Events, messages, notifications, label corrections.
     pub outcome: Outcome,
+    /// New search text and reading, when the action changed the complaint's text.
+    pub text: Option<TextUpdate>,
 }
 
 /// One stored history entry.
@@ -214,6 +223,8 @@ pub struct ComplaintFilter {
     pub channel: Option<String>,
     /// Owner department (forced for department-bound roles).
     pub department: Option<String>,
+    /// Owner department is one of these (e.g. the departments of one branch); empty: any.
+    pub departments: Vec<String>,
     /// Owner handler id.
     pub handler: Option<String>,
     /// Severity wire name.
@@ -222,6 +233,8 @@ pub struct ComplaintFilter {
     pub due_state: Option<String>,
     /// Business-type code prefix.
     pub business_type: Option<String>,
+    /// Cause code prefix.
+    pub cause: Option<String>,
     /// Received at or after.
     pub received_from: Option<Timestamp>,
     /// Received before.
@@ -332,4 +345,64 @@ pub trait Store: Send + Sync + 'static {
 
     /// Attachment content and its media type.
     async fn attachment(&self, sha256: &str) -> StoreResult<Option<(String, Vec<u8>)>>;
+
+    /// Full-text search with filters, ranked.
+    async fn search(&self, request: &SearchRequest) -> StoreResult<SearchResults>;
+
+    /// Complaints sharing at least one of `band_keys`, most shared first; at most
+    /// `per_key_limit` newest complaints are read per key, so a very common key cannot make the
+    /// lookup slow. `received_after` keeps only later arrivals; `exclude` leaves one out.
+    async fn similar_candidates(
+        &self,
+        band_keys: &[i64],
+        per_key_limit: u32,
+        received_after: Option<Timestamp>,
+        exclude: Option<ComplaintId>,
+    ) -> StoreResult<Vec<SimilarCandidate>>;
+
+    /// The text data of one complaint (fingerprint and reading), if indexed.
+    async fn text_row(&self, id: ComplaintId) -> StoreResult<Option<TextRow>>;
+
+    /// Text rows registered after `after_row`, in registration order.
+    async fn text_rows_after(&self, after_row: i64, limit: u32) -> StoreResult<Vec<TextRow>>;
+
+    /// Where the incident detector's scan stands (0 before the first scan).
+    async fn incident_cursor(&self) -> StoreResult<i64>;
+
+    /// Applies one scan of the incident detector atomically; `Conflict` if another detector
+    /// moved the cursor first (then nothing is applied).
+    async fn apply_incident_scan(&self, scan: IncidentScan) -> StoreResult<()>;
+
+    /// The incidents the given complaints belong to: (complaint, incident id).
+    async fn incidents_of(&self, ids: &[ComplaintId]) -> StoreResult<Vec<(ComplaintId, String)>>;
+
+    /// Incidents with a member received at or after `since`, most recently active first.
+    async fn incidents(&self, since: Option<Timestamp>, limit: u32) -> StoreResult<Vec<Incident>>;
+
+    /// One incident and its members, newest first.
+    async fn incident(&self, id: &str) -> StoreResult<Option<(Incident, Vec<IncidentMember>)>>;
+
+    /// Stores a trained model; if `activate`, it becomes the active one for its target
+    /// (atomically replacing the previous).
+    async fn put_model(&self, info: ModelInfo, content: Vec<u8>) -> StoreResult<()>;
+
+    /// Every stored model, newest first.
+    async fn models(&self) -> StoreResult<Vec<ModelInfo>>;
+
+    /// A model's serialised content.
+    async fn model_content(&self, id: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Makes a model the active one for its target.
+    async fn activate_model(&self, id: &str) -> StoreResult<()>;
+
+    /// Human-confirmed labels (corrections) with the complaint they label, the latest per
+    /// complaint and dimension, oldest first.
+    async fn labelled_texts(&self, dimension: &str, limit: u32) -> StoreResult<Vec<LabelledText>>;
+
+    /// Complaints not in the text index yet (stored before it existed), oldest first.
+    async fn unindexed(&self, limit: u32) -> StoreResult<Vec<Complaint>>;
+
+    /// Indexes one complaint's text (search entry, fingerprint, reading), replacing any entry it
+    /// had.
+    async fn index_text(&self, id: ComplaintId, received_at: Timestamp, text: TextIndex) -> StoreResult<()>;
 }

@@ -872,6 +872,36 @@ async fn read(args: ReadArgs, rules: Arc<RuleBook>) -> anyhow::Result<()> {
     )
     .await?;
     println!("  GET /api/v1/complaints/{{random seeded id}}          {}", one.line());
+
+    let (one_word, two_words) = search_queries(args.rng_seed, &rules, 1_000);
+    let search1 = timed_gets(
+        &http,
+        &reader_token,
+        args.samples,
+        |i| format!("{}/api/v1/search?q={}&limit=20", server.base, query_escape(&one_word[i % one_word.len()])),
+        Expect::List,
+    )
+    .await?;
+    println!("  GET /api/v1/search?q=WORD&limit=20                 {}", search1.line());
+    let search2 = timed_gets(
+        &http,
+        &reader_token,
+        args.samples,
+        |i| format!("{}/api/v1/search?q={}&limit=20", server.base, query_escape(&two_words[i % two_words.len()])),
+        Expect::List,
+    )
+    .await?;
+    println!("  GET /api/v1/search?q=WORD+WORD&limit=20            {}", search2.line());
+    println!("    (words drawn from generated complaints by how often they occur; e.g. {})", one_word.iter().take(6).cloned().collect::<Vec<_>>().join(" · "));
+    let similar = timed_gets(
+        &http,
+        &reader_token,
+        args.samples,
+        |_| format!("{}/api/v1/complaints/{}/similar", server.base, ids.choose(&mut rng).expect("ids")),
+        Expect::List,
+    )
+    .await?;
+    println!("  GET /api/v1/complaints/{{random id}}/similar         {}", similar.line());
     println!("  CPU during the reads: {}", cpu.report());
     if let (Some(p), Some(before)) = (&db.postgres, &pg_before) {
         println!("                        {}", p.report(before, 0).await);
@@ -885,7 +915,10 @@ async fn read(args: ReadArgs, rules: Arc<RuleBook>) -> anyhow::Result<()> {
     println!("  newest 50:            p50 {:.2} ms, p99 {:.2} ms", newest.latencies.pct(50.0), newest.latencies.pct(99.0));
     println!("  newest 50 by dept:    p50 {:.2} ms, p99 {:.2} ms", by_dept.latencies.pct(50.0), by_dept.latencies.pct(99.0));
     println!("  one by id:            p50 {:.2} ms, p99 {:.2} ms", one.latencies.pct(50.0), one.latencies.pct(99.0));
-    let failed = newest.failed + by_dept.failed + one.failed;
+    println!("  search, one word:     p50 {:.2} ms, p99 {:.2} ms", search1.latencies.pct(50.0), search1.latencies.pct(99.0));
+    println!("  search, two words:    p50 {:.2} ms, p99 {:.2} ms", search2.latencies.pct(50.0), search2.latencies.pct(99.0));
+    println!("  similar complaints:   p50 {:.2} ms, p99 {:.2} ms", similar.latencies.pct(50.0), similar.latencies.pct(99.0));
+    let failed = newest.failed + by_dept.failed + one.failed + search1.failed + search2.failed + similar.failed;
     println!("  failed reads:         {failed}");
     drop(ids);
     db.finish(args.keep).await?;
@@ -897,6 +930,8 @@ enum Expect {
     Items(usize),
     /// One complaint.
     Complaint,
+    /// Any answer with an `items` array (search, similar).
+    List,
 }
 
 struct ReadRun {
@@ -950,6 +985,11 @@ async fn timed_gets(http: &reqwest::Client, token: &str, samples: usize, mut url
                         bail!("GET {u} did not return a complaint: {v}");
                     }
                 }
+                Expect::List => {
+                    if v["items"].as_array().is_none() {
+                        bail!("GET {u} did not return a list: {v}");
+                    }
+                }
             }
         }
         if i >= WARMUP {
@@ -960,6 +1000,41 @@ async fn timed_gets(http: &reqwest::Client, token: &str, samples: usize, mut url
         }
     }
     Ok(ReadRun { latencies: Latencies::new(lat), failed })
+}
+
+/// Search queries a user might type: words of generated complaints (a word is picked as often as
+/// it occurs, so common words dominate, as they do in real use), one word or two from the same
+/// complaint.
+fn search_queries(seed: u64, rules: &RuleBook, n: usize) -> (Vec<String>, Vec<String>) {
+    let mut generator = Generator::new(seed ^ 0x5ea4c4, rules);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x9e37);
+    let segmenter = redress_text::segmenter();
+    let (mut one, mut two) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    while one.len() < n || two.len() < n {
+        let body = generator.complaint(None);
+        let words: Vec<String> = segmenter
+            .words(body["narrative"].as_str().unwrap_or_default())
+            .into_iter()
+            .filter(|w| w.chars().count() >= 2 && !w.chars().all(|c| c.is_ascii_digit()))
+            .collect();
+        if words.len() < 2 {
+            continue;
+        }
+        let a = words.choose(&mut rng).expect("words").clone();
+        let b = words.choose(&mut rng).expect("words").clone();
+        if one.len() < n {
+            one.push(a.clone());
+        }
+        if two.len() < n && a != b {
+            two.push(format!("{a} {b}"));
+        }
+    }
+    (one, two)
+}
+
+/// Percent-encodes a query-string value.
+fn query_escape(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod cli_complaint;
+pub mod cli_text;
 pub mod config;
 pub mod import;
 pub mod users;
@@ -38,6 +39,8 @@ pub async fn app_state(cli_config: Option<&std::path::Path>, db: Option<&str>) -
     }
     let rules = RuleBook::load(&config.rules).context("loading the rules")?;
     let store = open_store(&config.database_url).await?;
-    Ok((config, AppState::new(store, Arc::new(rules), Arc::new(SystemClock))))
+    let state = AppState::new(store, Arc::new(rules), Arc::new(SystemClock));
+    redress_server::intelligence::refresh_models(&*state.store, &state.insight).await.context("loading the active models")?;
+    Ok((config, state))
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use redress::{app_state, bench, cli_complaint, import, users};
+use redress::{app_state, bench, cli_complaint, cli_text, import, users};
 
 // The request path allocates many small strings and JSON values from several threads at once;
 // mimalloc's per-thread heaps keep that cheap.
@@ -47,6 +47,26 @@ enum Command {
     Import(import::ImportCommand),
     /// Run one deadline sweep now: mark due-soon and overdue complaints, escalate.
     Sweep,
+    /// Full-text search over complaints (narrative, request, title, notes).
+    Search(cli_text::SearchArgs),
+    /// Read texts, one per line, from standard input and write one JSON object per line:
+    /// emotion, intensity, negativity, risk flags with evidence, classification.
+    Analyze,
+    /// Train a classifier from labelled texts (a CSV file, text files, or the labels people
+    /// confirmed in the store), store it as a new model version and put it in use.
+    Train(cli_text::TrainArgs),
+    /// Measure a classifier: k-fold cross-validation or a held-back part of labelled data, or a
+    /// stored model on another labelled file. Prints accuracy, macro-F1, per-class precision and
+    /// recall, and the most confused pairs.
+    Eval(cli_text::EvalArgs),
+    /// List stored models or choose the one in use.
+    #[command(subcommand)]
+    Models(cli_text::ModelsCommand),
+    /// Index complaints stored before the text index existed.
+    Reindex,
+    /// Detect incidents now, or list them.
+    #[command(subcommand)]
+    Incidents(cli_text::IncidentsCommand),
     /// Measure the real server's throughput and latency against a fresh database.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -73,6 +93,8 @@ async fn main() -> anyhow::Result<()> {
                 println!("{token}");
             }
             redress_server::scheduler::spawn(state.clone(), Duration::from_secs(config.scheduler_interval_seconds.max(1)));
+            redress_server::intelligence::spawn_incident_detector(state.clone(), Duration::from_secs(5));
+            redress_server::intelligence::spawn_model_refresher(state.store.clone(), state.insight.clone(), Duration::from_secs(30));
             tracing::info!(%addr, engine = state.store.engine(), profile = %state.rules.default_profile, "serving");
             println!("listening on http://{addr}");
             redress_server::serve(listener, state, async {
@@ -88,6 +110,13 @@ async fn main() -> anyhow::Result<()> {
             let report = redress_server::scheduler::sweep(&state).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
+        Command::Search(args) => cli_text::search(args, &state).await?,
+        Command::Analyze => cli_text::analyze(&state)?,
+        Command::Train(args) => cli_text::train(args, &state).await?,
+        Command::Eval(args) => cli_text::eval(args, &state).await?,
+        Command::Models(cmd) => cli_text::models(cmd, &state).await?,
+        Command::Reindex => cli_text::reindex(&state).await?,
+        Command::Incidents(cmd) => cli_text::incidents(cmd, &state).await?,
         Command::Bench(_) => unreachable!("handled before the store is opened"),
     }
     Ok(())

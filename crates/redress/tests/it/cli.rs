@@ -119,3 +119,76 @@ fn the_command_line_registers_and_acts_like_the_api() {
         assert!(out.status.success() && !out.stdout.is_empty(), "{help:?}");
     }
 }
+
+/// Runs the real binary with `input` on standard input.
+fn redress_with_input(dir: &std::path::Path, db: &str, args: &[&str], input: &str) -> String {
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run redress");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "redress {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_command_line_searches_analyses_trains_and_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("text.db").display());
+    redress(dir.path(), &db, &["user", "add", "li", "--role", "intake_agent"]);
+    for (phone, narrative) in [("13512345678", "我的蚂蚁花呗借呗逾期记录有误"), ("13512345679", "高速ETC扣费两次，要求退还")] {
+        redress(dir.path(), &db, &["complaint", "new", "--as", "li", "--name", "王五", "--phone", phone, "--unit", "SH", "--narrative", narrative, "--request", "请核实"]);
+    }
+    let out = redress(dir.path(), &db, &["search", "花呗"]);
+    assert!(out.starts_with("1 complaints match") && out.contains("[花呗]"), "{out}");
+    let out = redress(dir.path(), &db, &["search", "--json", "ETC", "扣费"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["total"], 1, "{v}");
+
+    // analyze: one JSON object per input line, an error object for an empty line.
+    let out = redress_with_input(dir.path(), &db, &["analyze"], "我非常不满意，再不处理我就打12378投诉\n\nThank you, the issue is resolved and I am very happy\n");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0]["negative_score"].as_f64().unwrap() > 0.6, "{}", lines[0]);
+    assert_eq!(lines[0]["risk_flags"][0]["kind"], "regulator_threat", "{}", lines[0]);
+    assert_eq!(lines[1]["error"], "empty line");
+    assert!(lines[2]["negative_score"].as_f64().unwrap() < 0.4, "{}", lines[2]);
+
+    // train and eval from a CSV with its own column names; a row without a label is reported.
+    let csv = dir.path().join("labelled.csv");
+    let mut rows = String::from("内容,类别\n");
+    for i in 0..25 {
+        rows.push_str(&format!("\"第{i}次 信用卡 年费 乱收费\",fees\n\"第{i}次 转账 失败 资金 未到账\",transfer\n\"第{i}次 柜员 态度 差 不耐烦\",service\n"));
+    }
+    rows.push_str("没有标签的一行,\n");
+    std::fs::write(&csv, rows).unwrap();
+    let args = ["--from", csv.to_str().unwrap(), "--text-column", "内容", "--label-column", "类别"];
+    let out = redress(dir.path(), &db, &[&["eval", "--folds", "5"][..], &args].concat());
+    assert!(out.contains("5-fold cross-validation on 75 labelled texts") && out.contains("macro-F1"), "{out}");
+    let out = redress(dir.path(), &db, &[&["train", "--target", "intent"][..], &args].concat());
+    assert!(out.contains("trained model m-") && out.contains("now in use"), "{out}");
+    let id = out.split_whitespace().find(|w| w.starts_with("m-")).unwrap().to_string();
+    let out = redress(dir.path(), &db, &["models", "list"]);
+    assert!(out.contains(&id) && out.contains("in use"), "{out}");
+    let out = redress(dir.path(), &db, &[&["eval", "--model", &id][..], &args].concat());
+    assert!(out.contains("accuracy"), "{out}");
+    let out = redress_with_input(dir.path(), &db, &["analyze"], "柜员态度很差，很不耐烦\n");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["predictions"][0]["label"], "service", "{v}");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_redress")).args(["--db", &db, "train", "--from", csv.to_str().unwrap(), "--text-column", "text"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no column 'text'"), "{}", String::from_utf8_lossy(&bad.stderr));
+    for help in [&["search", "--help"][..], &["analyze", "--help"], &["train", "--help"], &["eval", "--help"], &["models", "--help"], &["reindex", "--help"], &["incidents", "--help"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_redress")).args(help).output().unwrap();
+        assert!(out.status.success() && !out.stdout.is_empty(), "{help:?}");
+    }
+}

@@ -8,3 +8,4 @@ mod api_lifecycle;
 mod cli;
 mod crash;
 mod store_story;
+mod text;

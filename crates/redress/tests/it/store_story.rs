@@ -13,7 +13,10 @@ use redress_domain::fields::{Narrative, PersonName, Phone, Request};
 use redress_domain::lifecycle::Status;
 use redress_domain::org::Role;
 use redress_domain::rulebook::RuleBook;
-use redress_store::{Change, ComplaintFilter, IdempotencyKey, NewUser, Registered, Registration, Store, StoreError};
+use redress_store::{
+    Change, ComplaintFilter, IdempotencyKey, Incident, IncidentJoin, IncidentMember, IncidentScan, ModelInfo, NewUser, Ranking, Registered,
+    Registration, SearchPhrase, SearchRequest, Store, StoreError, TextUpdate,
+};
 
 use crate::on_both_engines;
 use crate::support::{Engine, fresh_store, start_time};
@@ -50,6 +53,8 @@ fn registration(book: &Arc<RuleBook>, new: NewComplaint, now: Timestamp, idempot
     let mut new = new;
     new.external_ref = external_ref.map(str::to_string);
     let classification = book.classifier.classify(&ClassifyInput { narrative: new.narrative.as_str(), request: new.request.as_str(), ..Default::default() });
+    let reading = redress_insight::Insight::default().read(new.narrative.as_str(), new.request.as_str(), Vec::new());
+    let text = redress_server::intelligence::text_index("", new.narrative.as_str(), new.request.as_str(), &reading);
     let draft = Draft::prepare(new, classification, book.default_rules(), &actor, now);
     Registration {
         id: ComplaintId::generate(now),
@@ -61,6 +66,7 @@ fn registration(book: &Arc<RuleBook>, new: NewComplaint, now: Timestamp, idempot
             let book = book.clone();
             Box::new(move |ctx| draft.clone().register(ctx, book.default_rules()))
         },
+        text,
     }
 }
 
@@ -132,7 +138,7 @@ async fn store_story(engine: Engine) {
     let mine = if a.owner.handler.as_ref().unwrap().id == h1 { a.clone() } else { b.clone() };
     let mut c = mine.clone();
     let outcome = c.apply(Action::StartInvestigation, &actor, now, book.default_rules()).unwrap();
-    let change = Change { complaint: c.clone(), expected_version: mine.version, previous_handler: Some(h1.clone()), was_open: true, outcome };
+    let change = Change { complaint: c.clone(), expected_version: mine.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None };
     store.save(change.clone()).await.unwrap();
     assert!(matches!(store.save(change).await, Err(StoreError::Conflict)));
     let saved = store.complaint(c.id).await.unwrap().unwrap();
@@ -145,7 +151,7 @@ async fn store_story(engine: Engine) {
     let load_before = store.user(&h1).await.unwrap().unwrap().open_load;
     let mut w = saved.clone();
     let outcome = w.apply(Action::Withdraw { reason: None }, &actor, now, book.default_rules()).unwrap();
-    store.save(Change { complaint: w.clone(), expected_version: saved.version, previous_handler: Some(h1.clone()), was_open: true, outcome }).await.unwrap();
+    store.save(Change { complaint: w.clone(), expected_version: saved.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None }).await.unwrap();
     assert_eq!(store.user(&h1).await.unwrap().unwrap().open_load, load_before - 1);
 
     // Lists: filters and keyset pagination, newest first.
@@ -174,7 +180,7 @@ async fn store_story(engine: Engine) {
     let mut overdue = candidates[0].clone();
     let version = overdue.version;
     let outcome = overdue.apply(Action::MarkDue { state: DueState::Overdue }, &Actor::system(), now, book.default_rules()).unwrap();
-    store.save(Change { complaint: overdue.clone(), expected_version: version, previous_handler: overdue.owner.handler.as_ref().map(|h| h.id.clone()), was_open: true, outcome }).await.unwrap();
+    store.save(Change { complaint: overdue.clone(), expected_version: version, previous_handler: overdue.owner.handler.as_ref().map(|h| h.id.clone()), was_open: true, outcome, text: None }).await.unwrap();
     let again = store.due_candidates(now + SignedDuration::from_hours(24 * 16), soon, 100).await.unwrap();
     assert_eq!(again.len(), 2);
 
@@ -183,16 +189,101 @@ async fn store_story(engine: Engine) {
     let version = e.version;
     let was = e.owner.handler.as_ref().map(|h| h.id.clone());
     let outcome = e.apply(Action::Escalate { reason: "test".into() }, &Actor::system(), now, book.default_rules()).unwrap();
-    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was.clone(), was_open: true, outcome }).await.unwrap();
+    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was.clone(), was_open: true, outcome, text: None }).await.unwrap();
     let n = store.notifications(Role::DepartmentHead, Some("SH-CARD"), 10).await.unwrap();
     assert_eq!(n.len(), 1);
     assert!(store.notifications(Role::DepartmentHead, Some("GZ-CP"), 10).await.unwrap().is_empty());
     let version = e.version;
     let outcome = e.apply(Action::CorrectClassification { dimension: "cause".into(), code: "C11".into() }, &actor_head(), now, book.default_rules()).unwrap();
-    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was, was_open: true, outcome }).await.unwrap();
+    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was, was_open: true, outcome, text: None }).await.unwrap();
     let labels = store.label_corrections(10).await.unwrap();
     assert_eq!(labels.len(), 1);
     assert_eq!(labels[0].complaint_id, b.id);
+    let labelled = store.labelled_texts("cause", 10).await.unwrap();
+    assert_eq!((labelled.len(), labelled[0].code.as_str(), labelled[0].complaint.id), (1, "C11", b.id));
+    assert!(store.labelled_texts("business_type", 10).await.unwrap().is_empty());
+
+    text_story(&*store, &book, &e, now).await;
+}
+
+fn phrases(q: &str) -> Vec<SearchPhrase> {
+    redress_server::text_api::phrases(&redress_text::SearchQuery::parse(q).unwrap())
+}
+
+/// Search, a saved note made searchable, similar candidates, the incident cursor and models.
+async fn text_story(store: &dyn Store, book: &RuleBook, e: &Complaint, now: Timestamp) {
+    let search = |q: &str, filter: ComplaintFilter| SearchRequest { phrases: phrases(q), filter, offset: 0, limit: 50 };
+    // All five complaints say the same thing; the merged one is findable too.
+    let all = store.search(&search("年费", ComplaintFilter::default())).await.unwrap();
+    assert_eq!((all.total, all.hits.len(), all.total_is_exact), (5, 5, true));
+    assert_eq!(all.ranking, Ranking::Relevance);
+    let merged = store.search(&search("乱收费 客服", ComplaintFilter { statuses: vec![Status::Merged], ..Default::default() })).await.unwrap();
+    assert_eq!(merged.hits.len(), 1);
+    assert_eq!(merged.hits[0].complaint.status, Status::Merged);
+    assert!(store.search(&search("年费 盗刷", ComplaintFilter::default())).await.unwrap().hits.is_empty());
+    let paged = store.search(&SearchRequest { offset: 3, ..search("年费", ComplaintFilter::default()) }).await.unwrap();
+    assert_eq!(paged.hits.len(), 2);
+
+    // A note saved with its new index entry is found at once.
+    let mut noted = store.complaint(e.id).await.unwrap().unwrap();
+    let version = noted.version;
+    let was = noted.owner.handler.as_ref().map(|h| h.id.clone());
+    let text = redress_domain::fields::LongText::parse("text", "客户补充：已向派出所报案").unwrap();
+    let outcome = noted.apply(Action::AddNote { text, customer_contact: true }, &actor_head(), now, book.default_rules()).unwrap();
+    let update = TextUpdate { document: redress_server::intelligence::search_document(&noted), reading: Some(serde_json::json!({ "keywords": ["报案"] })) };
+    store.save(Change { complaint: noted.clone(), expected_version: version, previous_handler: was, was_open: true, outcome, text: Some(update) }).await.unwrap();
+    let found = store.search(&search("派出所", ComplaintFilter::default())).await.unwrap();
+    assert_eq!(found.hits.iter().map(|h| h.complaint.id).collect::<Vec<_>>(), vec![e.id]);
+    assert_eq!(store.text_row(e.id).await.unwrap().unwrap().reading["keywords"][0], "报案");
+
+    // Similar candidates share fingerprint bands.
+    let row = store.text_row(e.id).await.unwrap().unwrap();
+    let fp = redress_text::Fingerprint::from_bytes(row.fingerprint.as_deref().unwrap()).unwrap();
+    let candidates = store.similar_candidates(&fp.band_keys(), 100, None, Some(e.id)).await.unwrap();
+    assert_eq!(candidates.len(), 4, "{candidates:?}");
+    assert!(candidates.iter().all(|c| c.shared_bands as usize == redress_text::Fingerprint::BANDS));
+    let later = store.similar_candidates(&fp.band_keys(), 100, Some(now + SignedDuration::from_millis(500)), None).await.unwrap();
+    assert_eq!(later.len(), 1);
+
+    // The incident cursor: a scan applies once.
+    assert_eq!(store.incident_cursor().await.unwrap(), 0);
+    let rows = store.text_rows_after(0, 100).await.unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(rows.windows(2).all(|w| w[0].row < w[1].row));
+    let members: Vec<IncidentMember> = rows.iter().take(2).map(|r| IncidentMember { complaint_id: r.complaint_id, received_at: r.received_at, similarity: 0.9 }).collect();
+    let incident = Incident { id: "inc-1".into(), label: "年费 乱收费".into(), terms: vec!["年费".into(), "乱收费".into()], first_seen: now, last_seen: now, members: 2, detected_at: now };
+    let scan = IncidentScan { from_row: 0, to_row: rows[4].row, created: vec![(incident, members)], joined: vec![] };
+    store.apply_incident_scan(scan.clone()).await.unwrap();
+    assert!(matches!(store.apply_incident_scan(scan).await, Err(StoreError::Conflict)));
+    assert_eq!(store.incident_cursor().await.unwrap(), rows[4].row);
+    assert!(store.text_rows_after(rows[4].row, 100).await.unwrap().is_empty());
+    let join = IncidentJoin {
+        incident_id: "inc-1".into(),
+        members: vec![IncidentMember { complaint_id: rows[2].complaint_id, received_at: rows[2].received_at, similarity: 0.5 }],
+        label: "年费".into(),
+        terms: vec!["年费".into()],
+    };
+    store.apply_incident_scan(IncidentScan { from_row: rows[4].row, to_row: rows[4].row, created: vec![], joined: vec![join] }).await.unwrap();
+    let listed = store.incidents(None, 10).await.unwrap();
+    assert_eq!((listed.len(), listed[0].members, listed[0].label.as_str()), (1, 3, "年费"));
+    let (_, members) = store.incident("inc-1").await.unwrap().unwrap();
+    assert_eq!(members.len(), 3);
+    assert_eq!(store.incidents_of(&[rows[0].complaint_id, rows[3].complaint_id]).await.unwrap(), vec![(rows[0].complaint_id, "inc-1".to_string())]);
+    assert!(store.incident("inc-2").await.unwrap().is_none());
+
+    // Models: versions, one active per target.
+    let info = |id: &str, active: bool| ModelInfo { id: id.into(), target: "cause".into(), created_at: now, active, summary: serde_json::json!({ "examples": 3 }), bytes: 0 };
+    store.put_model(info("m-1", true), vec![1, 2, 3]).await.unwrap();
+    store.put_model(info("m-2", false), vec![4, 5]).await.unwrap();
+    let models = store.models().await.unwrap();
+    assert_eq!(models.len(), 2);
+    assert_eq!(models.iter().filter(|m| m.active).map(|m| m.id.as_str()).collect::<Vec<_>>(), vec!["m-1"]);
+    store.activate_model("m-2").await.unwrap();
+    assert_eq!(store.models().await.unwrap().iter().filter(|m| m.active).map(|m| m.id.as_str()).collect::<Vec<_>>(), vec!["m-2"]);
+    assert_eq!(store.model_content("m-2").await.unwrap().unwrap(), vec![4, 5]);
+    assert_eq!(models.iter().find(|m| m.id == "m-1").unwrap().bytes, 3);
+    assert!(matches!(store.activate_model("m-9").await, Err(StoreError::NotFound)));
+    assert!(store.unindexed(10).await.unwrap().is_empty());
 }
 
 fn actor_head() -> Actor {

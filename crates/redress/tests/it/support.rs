@@ -190,6 +190,12 @@ impl TestApp {
         v
     }
 
+    /// The test clock's time.
+    pub fn clock_now(&self) -> jiff::Timestamp {
+        use redress_domain::clock::Clock;
+        self.clock.now()
+    }
+
     /// Moves the clock.
     pub fn advance_days(&self, days: i64) {
         self.clock.advance(jiff::SignedDuration::from_hours(24 * days));

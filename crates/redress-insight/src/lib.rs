@@ -142,8 +142,10 @@ impl Default for Insight {
 impl Insight {
     /// An analyser using these models (one per target; a later one replaces an earlier).
     pub fn new(models: Vec<ActiveModel>) -> Self {
+        // Building the lexicon's automaton takes tens of milliseconds: once per process.
+        static SHIPPED: std::sync::OnceLock<Arc<Analyzer>> = std::sync::OnceLock::new();
         Insight {
-            emotion: Arc::new(Analyzer::default()),
+            emotion: SHIPPED.get_or_init(|| Arc::new(Analyzer::default())).clone(),
             models: models.into_iter().map(|m| (m.target.clone(), m)).collect(),
             min_confidence: DEFAULT_MIN_CONFIDENCE,
         }
@@ -163,9 +165,14 @@ impl Insight {
 
     /// The search tokens and fingerprint of a complaint's text.
     pub fn text_form(title: &str, narrative: &str, request: &str, notes: &[&str]) -> TextForm {
+        let words = redress_text::segmenter().words(&format!("{title}\n{narrative}\n{request}"));
+        Self::text_form_of(title, narrative, request, notes, &words)
+    }
+
+    /// [`Insight::text_form`] with the words of title, narrative and request already segmented.
+    fn text_form_of(title: &str, narrative: &str, request: &str, notes: &[&str], words: &[String]) -> TextForm {
         let notes_tokens: Vec<String> = notes.iter().flat_map(|n| redress_text::index_tokens(n)).collect();
-        let compared = format!("{title}\n{narrative}\n{request}");
-        let fp = redress_text::fingerprint(&compared);
+        let fp = redress_text::fingerprint_of_words(words);
         let (fingerprint, band_keys) = if fp.is_empty() { (None, Vec::new()) } else { (Some(fp.to_bytes()), fp.band_keys().to_vec()) };
         TextForm {
             fields: [
@@ -227,6 +234,17 @@ impl Insight {
         let emotion = self.emotion.analyze(&text);
         let (negative_score, negative_source) = self.negativity(&text, &emotion);
         Reading { emotion, negative_score, negative_source, keywords: redress_text::keywords(&text, KEYWORDS), predictions, messages: Vec::new() }
+    }
+
+    /// The reading and the text form of a new complaint, segmenting its text once.
+    pub fn read_new(&self, title: &str, narrative: &str, request: &str, predictions: Vec<Prediction>) -> (Reading, TextForm) {
+        let words = redress_text::segmenter().words(&format!("{title}\n{narrative}\n{request}"));
+        let text = if request.is_empty() { narrative.to_string() } else { format!("{narrative}\n{request}") };
+        let emotion = self.emotion.analyze(&text);
+        let (negative_score, negative_source) = self.negativity(&text, &emotion);
+        let keywords = redress_text::keywords_of_words(&words, KEYWORDS);
+        let reading = Reading { emotion, negative_score, negative_source, keywords, predictions, messages: Vec::new() };
+        (reading, Self::text_form_of(title, narrative, request, &[], &words))
     }
 
     /// Adds the reading of a customer message to a complaint's reading.

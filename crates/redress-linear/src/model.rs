@@ -52,7 +52,7 @@ const BIAS: f32 = 1.0;
 
 type SparseVector = Vec<(u32, f32)>;
 
-fn vectorize(raw: &mut Vec<u64>, vocabulary: &HashMap<u64, u32>, idf: &[f32]) -> SparseVector {
+fn vectorize(raw: &mut [u64], vocabulary: &HashMap<u64, u32>, idf: &[f32]) -> SparseVector {
     raw.sort_unstable();
     let mut v: SparseVector = Vec::with_capacity(raw.len());
     let mut i = 0;

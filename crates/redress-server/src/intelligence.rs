@@ -77,9 +77,11 @@ pub fn search_document(c: &Complaint) -> SearchDocument {
     SearchDocument { title, narrative, request, notes }
 }
 
-/// Everything text-derived stored with a new complaint.
-pub fn text_index(title: &str, narrative: &str, request: &str, reading: &Reading) -> TextIndex {
-    let form = Insight::text_form(title, narrative, request, &[]);
+/// Everything text-derived stored with a new complaint: its reading (with the models'
+/// `predictions`) and its search document and fingerprint.
+pub fn text_index(insight: &Insight, title: &str, narrative: &str, request: &str, predictions: Vec<redress_insight::Prediction>) -> TextIndex {
+    let (reading, form) = insight.read_new(title, narrative, request, predictions);
+    let reading = &reading;
     let [title, narrative, request, notes] = form.fields;
     TextIndex {
         document: SearchDocument { title, narrative, request, notes },
@@ -119,7 +121,7 @@ pub const MIN_SIMILARITY: f32 = 0.1;
 
 /// Newest complaints read per fingerprint band: bounds the cost of a lookup whatever the size
 /// of the store.
-pub const PER_BAND_LIMIT: u32 = 200;
+pub const PER_BAND_LIMIT: u32 = 64;
 
 /// A complaint found similar to another.
 #[derive(Debug, Clone, Serialize)]

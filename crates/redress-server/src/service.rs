@@ -36,12 +36,12 @@ pub async fn register(st: &AppState, actor: &Actor, new: NewComplaint, idempoten
     // confident.
     let text = format!("{}\n{}", new.narrative.as_str(), new.request.as_str());
     let predictions = insight.refine(&text, &mut classification, &st.rules.classifier);
-    let reading = insight.read(new.narrative.as_str(), new.request.as_str(), predictions);
     let text_index = crate::intelligence::text_index(
+        &insight,
         new.title.as_ref().map_or("", |t| t.as_str()),
         new.narrative.as_str(),
         new.request.as_str(),
-        &reading,
+        predictions,
     );
     // A business type stated at intake beats the keyword guess and the models.
     if let Some(code) = &new.business_type {

@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use redress_domain::complaint::ComplaintId;
 use redress_store::columns::{complaint_id, decode, decode_complaint, micros};
-use redress_store::text::RANKED_MATCHES_CAP;
+use redress_store::text::{MAX_SIMILAR_CANDIDATES, RANKED_MATCHES_CAP};
 use redress_store::{
     ComplaintFilter, Incident, IncidentMember, IncidentScan, LabelledText, ModelInfo, Ranking, SearchHit, SearchPhrase,
     SearchRequest, SearchResults, SimilarCandidate, StoreError, StoreResult, TextRow,
@@ -73,14 +73,19 @@ pub async fn search(conn: &mut PgConnection, r: &SearchRequest) -> StoreResult<S
     let matches: i64 = count.build_query_scalar().fetch_one(&mut *conn).await.map_err(StoreError::db)?;
     let ranked = matches <= RANKED_MATCHES_CAP as i64;
 
+    // Rank and cut the page first; the records are read for the page alone.
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-        "SELECT c.body, {}::float8 FROM text_rows t JOIN complaints c ON c.id = t.complaint_id WHERE t.document @@ ",
+        "SELECT c.body, page.rank FROM (SELECT t.id, {}::float8 AS rank FROM text_rows t",
         if ranked { RANK } else { "0.0" }
     ));
-    q.push_bind(query).push("::tsquery");
+    if filtered {
+        q.push(" JOIN complaints c ON c.id = t.complaint_id");
+    }
+    q.push(" WHERE t.document @@ ").push_bind(query).push("::tsquery");
     push_filter(&mut q, &r.filter, "c.");
-    q.push(if ranked { " ORDER BY 2 DESC, t.id DESC" } else { " ORDER BY t.id DESC" });
+    q.push(if ranked { " ORDER BY rank DESC, t.id DESC" } else { " ORDER BY t.id DESC" });
     q.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    q.push(") AS page JOIN text_rows t ON t.id = page.id JOIN complaints c ON c.id = t.complaint_id ORDER BY page.rank DESC, page.id DESC");
     let rows = q.build().fetch_all(&mut *conn).await.map_err(StoreError::db)?;
     let mut hits = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -132,7 +137,7 @@ pub async fn similar_candidates(
     if let Some(id) = exclude {
         q.push(" AND t.complaint_id <> ").push_bind(id.to_string());
     }
-    q.push(" ORDER BY s.n DESC, t.id DESC");
+    q.push(" ORDER BY s.n DESC, t.id DESC LIMIT ").push_bind(i64::from(MAX_SIMILAR_CANDIDATES));
     let rows = q.build().fetch_all(pool).await.map_err(StoreError::db)?;
     rows.iter()
         .map(|r| {

@@ -29,10 +29,14 @@ pub struct Pending {
     handlers: HashMap<String, Vec<HandlerSlot>>,
     load_changes: HashMap<String, i64>,
     last_text_row: Option<i64>,
-    text_rows: Vec<(i64, String, i64, Option<Vec<u8>>, String)>,
+    text_rows: Vec<TextRowValues>,
     search_rows: Vec<(i64, [String; 4])>,
     bands: Vec<(i64, i64)>,
 }
+
+/// A `text_rows` row waiting for the batch insert: id, complaint, received at, fingerprint,
+/// reading.
+type TextRowValues = (i64, String, i64, Option<Vec<u8>>, String);
 
 /// An active handler and their open-complaint count as this batch sees it.
 struct HandlerSlot {

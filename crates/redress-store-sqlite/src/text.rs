@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use redress_domain::complaint::ComplaintId;
 use redress_store::columns::{complaint_id, decode, decode_complaint, micros};
-use redress_store::text::RANKED_MATCHES_CAP;
+use redress_store::text::{MAX_SIMILAR_CANDIDATES, RANKED_MATCHES_CAP};
 use redress_store::{
     ComplaintFilter, Incident, IncidentMember, IncidentScan, LabelledText, ModelInfo, Ranking, SearchHit, SearchPhrase,
     SearchRequest, SearchResults, SimilarCandidate, StoreError, StoreResult, TextRow,
@@ -64,14 +64,20 @@ pub async fn search(conn: &mut SqliteConnection, r: &SearchRequest) -> StoreResu
     let matches: i64 = count.build_query_scalar().fetch_one(&mut *conn).await.map_err(StoreError::db)?;
     let ranked = matches <= RANKED_MATCHES_CAP as i64;
 
+    // Rank and cut the page first, reading only the index (and the filter columns); the records
+    // are read for the page alone.
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-        "SELECT c.body, {} FROM text_search s JOIN text_rows t ON t.id = s.rowid JOIN complaints c ON c.id = t.complaint_id WHERE text_search MATCH ",
+        "SELECT c.body, page.score FROM (SELECT s.rowid AS row, {} AS score FROM text_search s",
         if ranked { BM25 } else { "0.0" }
     ));
-    q.push_bind(query);
+    if filtered {
+        q.push(" JOIN text_rows ft ON ft.id = s.rowid JOIN complaints c ON c.id = ft.complaint_id");
+    }
+    q.push(" WHERE text_search MATCH ").push_bind(query);
     push_filter(&mut q, &r.filter, "c.");
-    q.push(if ranked { " ORDER BY 2, s.rowid DESC" } else { " ORDER BY s.rowid DESC" });
+    q.push(if ranked { " ORDER BY score, s.rowid DESC" } else { " ORDER BY s.rowid DESC" });
     q.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    q.push(") page JOIN text_rows t ON t.id = page.row JOIN complaints c ON c.id = t.complaint_id ORDER BY page.score, page.row DESC");
     let rows = q.build().fetch_all(&mut *conn).await.map_err(StoreError::db)?;
     let mut hits = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -124,7 +130,7 @@ pub async fn similar_candidates(
     if let Some(id) = exclude {
         q.push(" AND t.complaint_id <> ").push_bind(id.to_string());
     }
-    q.push(" ORDER BY s.n DESC, t.id DESC");
+    q.push(" ORDER BY s.n DESC, t.id DESC LIMIT ").push_bind(i64::from(MAX_SIMILAR_CANDIDATES));
     let rows = q.build().fetch_all(pool).await.map_err(StoreError::db)?;
     rows.iter()
         .map(|r| {

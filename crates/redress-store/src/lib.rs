@@ -349,9 +349,9 @@ pub trait Store: Send + Sync + 'static {
     /// Full-text search with filters, ranked.
     async fn search(&self, request: &SearchRequest) -> StoreResult<SearchResults>;
 
-    /// Complaints sharing at least one of `band_keys`, most shared first; at most
-    /// `per_key_limit` newest complaints are read per key, so a very common key cannot make the
-    /// lookup slow. `received_after` keeps only later arrivals; `exclude` leaves one out.
+    /// Complaints sharing at least one of `band_keys`, most shared first, at most
+    /// [`text::MAX_SIMILAR_CANDIDATES`]; at most `per_key_limit` newest complaints are read per
+    /// key, so a very common key cannot make the lookup slow. `received_after` keeps only later arrivals; `exclude` leaves one out.
     async fn similar_candidates(
         &self,
         band_keys: &[i64],

@@ -107,7 +107,7 @@ pub struct SearchHit {
 pub struct SearchResults {
     /// The hits of the requested page.
     pub hits: Vec<SearchHit>,
-    /// How many complaints match, counted up to [`SEARCH_COUNT_CAP`].
+    /// How many complaints match, counted up to [`RANKED_MATCHES_CAP`].
     pub total: u64,
     /// Whether `total` is exact (false when the cap was reached).
     pub total_is_exact: bool,
@@ -115,12 +115,13 @@ pub struct SearchResults {
     pub ranking: Ranking,
 }
 
-/// Matches counted at most; beyond this a search reports "at least".
-pub const SEARCH_COUNT_CAP: u64 = 10_000;
-
-/// Matches ranked by relevance at most; a query matching more is ordered newest first, which
-/// the engines can answer without visiting every match.
+/// Matches counted and ranked by relevance at most; a query matching more reports "at least"
+/// this many and is ordered newest first, which the engines can answer without visiting every
+/// match.
 pub const RANKED_MATCHES_CAP: u64 = 20_000;
+
+/// Candidates returned by a similarity lookup at most (those sharing the most bands).
+pub const MAX_SIMILAR_CANDIDATES: u32 = 200;
 
 /// A complaint that may be similar to another: it shares at least one fingerprint band.
 #[derive(Debug, Clone)]

@@ -34,7 +34,12 @@ pub struct Fingerprint {
 /// assert!(fingerprint("，。").is_empty());
 /// ```
 pub fn fingerprint(text: &str) -> Fingerprint {
-    let words = segmenter().words(text);
+    fingerprint_of_words(&segmenter().words(text))
+}
+
+/// The fingerprint of a text already segmented with [`crate::Segmenter::words`], for callers
+/// that need the words for something else too (segmenting is the costly part).
+pub fn fingerprint_of_words(words: &[String]) -> Fingerprint {
     let mut features: Vec<u64> = Vec::with_capacity(words.len() * 2);
     features.extend(words.iter().map(|w| feature_hash(&[w])));
     features.extend(

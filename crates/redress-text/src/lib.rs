@@ -59,10 +59,10 @@ mod snippet;
 
 pub use redress_domain::classify::{Normalized, normalize};
 
-pub use fingerprint::{Fingerprint, fingerprint};
+pub use fingerprint::{Fingerprint, fingerprint, fingerprint_of_words};
 pub use search::{
     MAX_QUERY_CHARS, MAX_QUERY_TERMS, MIN_TERM_CHARS, QueryError, QueryTerm, SearchQuery,
     index_tokens, matches,
 };
-pub use segment::{Segmenter, keywords, segmenter};
+pub use segment::{Segmenter, keywords, keywords_of_words, segmenter};
 pub use snippet::{ELLIPSIS, Snippet, snippet};

@@ -175,8 +175,12 @@ impl Segmenter {
 /// assert!(words.contains(&"逾期记录".to_owned()), "{words:?}");
 /// ```
 pub fn keywords(text: &str, limit: usize) -> Vec<String> {
+    keywords_of_words(&segmenter().words(text), limit)
+}
+
+/// [`keywords`] of a text already segmented with [`Segmenter::words`].
+pub fn keywords_of_words(words: &[String], limit: usize) -> Vec<String> {
     let segmenter = segmenter();
-    let words = segmenter.words(text);
     // For each distinct word: its count and where it first appears.
     let mut stats: HashMap<&str, (usize, usize)> = HashMap::new();
     for (position, word) in words.iter().enumerate() {

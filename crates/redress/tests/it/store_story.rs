@@ -53,8 +53,7 @@ fn registration(book: &Arc<RuleBook>, new: NewComplaint, now: Timestamp, idempot
     let mut new = new;
     new.external_ref = external_ref.map(str::to_string);
     let classification = book.classifier.classify(&ClassifyInput { narrative: new.narrative.as_str(), request: new.request.as_str(), ..Default::default() });
-    let reading = redress_insight::Insight::default().read(new.narrative.as_str(), new.request.as_str(), Vec::new());
-    let text = redress_server::intelligence::text_index("", new.narrative.as_str(), new.request.as_str(), &reading);
+    let text = redress_server::intelligence::text_index(&redress_insight::Insight::default(), "", new.narrative.as_str(), new.request.as_str(), Vec::new());
     let draft = Draft::prepare(new, classification, book.default_rules(), &actor, now);
     Registration {
         id: ComplaintId::generate(now),

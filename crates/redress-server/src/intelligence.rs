@@ -69,12 +69,16 @@ pub fn spawn_model_refresher(store: Arc<dyn Store>, cell: Arc<InsightCell>, ever
     })
 }
 
-/// The search document of a complaint as it is now (title, narrative, request, notes).
+/// The search document of a complaint as it is now (title, narrative, request, notes). Only
+/// tokens: the fingerprint does not depend on notes, so it is not recomputed here.
 pub fn search_document(c: &Complaint) -> SearchDocument {
-    let notes: Vec<&str> = c.notes.iter().map(|n| n.text.as_str()).collect();
-    let form = Insight::text_form(c.title.as_ref().map_or("", |t| t.as_str()), c.narrative.as_str(), c.request.as_str(), &notes);
-    let [title, narrative, request, notes] = form.fields;
-    SearchDocument { title, narrative, request, notes }
+    let tokens = redress_text::index_tokens;
+    SearchDocument {
+        title: c.title.as_ref().map(|t| tokens(t.as_str())).unwrap_or_default(),
+        narrative: tokens(c.narrative.as_str()),
+        request: tokens(c.request.as_str()),
+        notes: c.notes.iter().flat_map(|n| tokens(n.text.as_str())).collect(),
+    }
 }
 
 /// Everything text-derived stored with a new complaint: its reading (with the models'

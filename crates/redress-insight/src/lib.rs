@@ -5,7 +5,7 @@
 //! * the emotion, its intensity, a negativity score and the phrases behind them
 //!   (`redress-emotion`), plus the risk flags of the rule classifier;
 //! * labels from models trained on the institution's own labelled complaints
-//!   (`redress-linear`), which refine the rule-based classification only where a model is
+//!   (`redress-learn`), which refine the rule-based classification only where a model is
 //!   confident and otherwise leave the rules' labels in place.
 //!
 //! Everything here is synchronous and pure: the caller decides where to run it (request
@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use redress_domain::classify::{Classification, ClassifyInput, Dimension, LabelSource, RiskFlag, RuleClassifier, Severity};
 use redress_emotion::{Analyzer, EmotionReading};
-use redress_linear::Model;
+use redress_learn::Model;
 use serde::{Deserialize, Serialize};
 
 /// The target name of a sentiment model (two labels: `negative` and `positive`).

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use redress_domain::classify::{ClassifyInput, Dimension, LabelSource, RuleClassifier, Taxonomy};
-use redress_linear::{Example, Model, TrainConfig};
+use redress_learn::{Example, Model, TrainConfig};
 
 use super::*;
 

@@ -44,7 +44,7 @@ pub async fn refresh_models(store: &dyn Store, cell: &InsightCell) -> StoreResul
     let mut loaded = Vec::new();
     for info in active {
         let Some(bytes) = store.model_content(&info.id).await? else { continue };
-        match redress_linear::Model::from_bytes(&bytes) {
+        match redress_learn::Model::from_bytes(&bytes) {
             Ok(model) => loaded.push(ActiveModel { id: info.id.clone(), target: info.target.clone(), model: Arc::new(model) }),
             Err(e) => tracing::error!(model = %info.id, error = %e, "a stored model could not be loaded; it is not used"),
         }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use redress_linear::{Example, Model, TrainConfig};
+use redress_learn::{Example, Model, TrainConfig};
 use redress_server::AppState;
 use redress_server::intelligence::{IncidentRules, detect_incidents, refresh_models};
 use redress_store::{ComplaintFilter, ModelInfo, SearchRequest};
@@ -285,11 +285,11 @@ fn label_counts(examples: &[Example]) -> BTreeMap<String, usize> {
     counts
 }
 
-fn cross_validate(examples: &[Example], folds: usize, seed: u64) -> anyhow::Result<redress_linear::Report> {
+fn cross_validate(examples: &[Example], folds: usize, seed: u64) -> anyhow::Result<redress_learn::Report> {
     let bar = ProgressBar::new(folds as u64);
     bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} folds [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_bar()));
     bar.set_message("cross-validating");
-    let report = redress_linear::cross_validate(examples, folds, &TrainConfig::default(), seed, &mut |done, _| bar.set_position(done as u64))?;
+    let report = redress_learn::cross_validate(examples, folds, &TrainConfig::default(), seed, &mut |done, _| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     Ok(report)
 }
@@ -360,7 +360,7 @@ pub async fn eval(args: EvalArgs, st: &AppState) -> anyhow::Result<()> {
     if let Some(id) = &args.model {
         let bytes = st.store.model_content(id).await?.with_context(|| format!("no stored model '{id}' (redress models list)"))?;
         let model = Model::from_bytes(&bytes)?;
-        let report = redress_linear::evaluate(&model, &loaded.examples);
+        let report = redress_learn::evaluate(&model, &loaded.examples);
         println!("model {id} on {} labelled texts from {}:\n{report}", loaded.examples.len(), loaded.source);
         return Ok(());
     }
@@ -368,11 +368,11 @@ pub async fn eval(args: EvalArgs, st: &AppState) -> anyhow::Result<()> {
         if !(0.0..1.0).contains(&fraction) || fraction == 0.0 {
             bail!("--holdout is a fraction between 0 and 1, e.g. 0.2");
         }
-        let (train, test) = redress_linear::holdout_split(&loaded.examples, fraction, args.seed);
+        let (train, test) = redress_learn::holdout_split(&loaded.examples, fraction, args.seed);
         let started = Instant::now();
         let model = Model::train(&train, &TrainConfig::default())?;
         let took = started.elapsed();
-        let report = redress_linear::evaluate(&model, &test);
+        let report = redress_learn::evaluate(&model, &test);
         println!(
             "trained on {} texts in {:.2} s, tested on the {} held back ({:.0}%):\n{report}",
             train.len(),
@@ -414,8 +414,8 @@ fn print_auc(model: &Model, test: &[Example]) {
     let built_in: Vec<f32> = test.iter().map(|e| lexicon.analyze(&e.text).negative_score).collect();
     println!(
         "ROC AUC of P({negative}) on the held-back texts: {:.4} (this model); {:.4} (the built-in emotion lexicon, which learned nothing from them)",
-        redress_linear::roc_auc(&learned, &positives),
-        redress_linear::roc_auc(&built_in, &positives)
+        redress_learn::roc_auc(&learned, &positives),
+        redress_learn::roc_auc(&built_in, &positives)
     );
 }
 

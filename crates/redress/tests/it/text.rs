@@ -277,10 +277,10 @@ async fn a_trained_model_classifies_new_complaints(engine: Engine) {
     // Labels an institution might keep: its own cause codes for wording the rules do not know.
     let mut examples = Vec::new();
     for i in 0..30 {
-        examples.push(redress_linear::Example { text: format!("第{i}次 柜台排队太久 叫号系统故障 等了很久"), label: "C02".into() });
-        examples.push(redress_linear::Example { text: format!("第{i}次 工作人员说话难听 服务差 不耐烦"), label: "C01".into() });
+        examples.push(redress_learn::Example { text: format!("第{i}次 柜台排队太久 叫号系统故障 等了很久"), label: "C02".into() });
+        examples.push(redress_learn::Example { text: format!("第{i}次 工作人员说话难听 服务差 不耐烦"), label: "C01".into() });
     }
-    let model = redress_linear::Model::train(&examples, &redress_linear::TrainConfig::default()).unwrap();
+    let model = redress_learn::Model::train(&examples, &redress_learn::TrainConfig::default()).unwrap();
     let info = redress_store::ModelInfo {
         id: "m-test-cause".into(),
         target: "cause".into(),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use redress_domain::complaint::{Complaint, ComplaintRef, Outcome, RegistrationContext, UserRef};
 use redress_store::columns::{ComplaintColumns, complaint_id, decode_complaint, encode, encode_event, micros};
 use redress_store::{
-    Change, ComplaintFilter, ComplaintSummary, Cursor, Page, Registered, Registration, StoreError, StoreResult, TextIndex,
+    Change, ComplaintFilter, ComplaintSummary, Cursor, Page, Registered, Registration, SearchDocument, StoreError, StoreResult, TextIndex,
     TextUpdate,
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -487,7 +487,12 @@ async fn update_text(conn: &mut SqliteConnection, cols: &ComplaintColumns, text:
             .await
             .map_err(StoreError::db)?,
     };
-    let [title, narrative, request, notes] = text.document.fields().map(|t| t.join(" "));
+    insert_search_row(conn, row, &text.document).await
+}
+
+/// Inserts one complaint's full-text row (its tokens per field) under text row `row`.
+pub async fn insert_search_row(conn: &mut SqliteConnection, row: i64, document: &SearchDocument) -> StoreResult<()> {
+    let [title, narrative, request, notes] = document.fields().map(|t| t.join(" "));
     sqlx::query("INSERT INTO text_search (rowid, title, narrative, request, notes) VALUES (?, ?, ?, ?, ?)")
         .bind(row)
         .bind(title)

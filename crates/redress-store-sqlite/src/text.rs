@@ -457,16 +457,7 @@ pub async fn index_text(pool: &SqlitePool, id: ComplaintId, received_at: Timesta
             .fetch_one(&mut *conn)
             .await
             .map_err(StoreError::db)?;
-        let [title, narrative, request, notes] = text.document.fields().map(|t| t.join(" "));
-        sqlx::query("INSERT INTO text_search (rowid, title, narrative, request, notes) VALUES (?, ?, ?, ?, ?)")
-            .bind(row)
-            .bind(title)
-            .bind(narrative)
-            .bind(request)
-            .bind(notes)
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db)?;
+        crate::queries::insert_search_row(conn, row, &text.document).await?;
         for key in &text.band_keys {
             sqlx::query("INSERT OR IGNORE INTO text_bands (band_key, row_id) VALUES (?, ?)").bind(key).bind(row).execute(&mut *conn).await.map_err(StoreError::db)?;
         }

@@ -13,6 +13,16 @@
 //! (e.g. sentiment) solves a single problem, and [`Model::probabilities`] gives `P(label)` for
 //! ranking by, say, the probability of "negative".
 //!
+//! On BANKING77 (10,003 texts, 77 intents) stratified 5-fold cross-validation of the default
+//! setting gives 0.914–0.915 accuracy depending on the fold seed. Variations that did not raise
+//! that (means over several fold seeds, all within ±0.1% unless noted) and were therefore left
+//! out: word trigrams, character n-grams across word boundaries, other character n-gram ranges,
+//! `min_df` 2, no stemming (−0.3%), a narrower pair window, unordered word triples, extra
+//! features for words in the scope of a negation, correcting rare words to a frequent training
+//! word one edit away, a higher cost for negatives from easily confused labels, and re-ranking
+//! the top two labels with an SVM trained on just those two labels (+0.04%, at twice the
+//! training time and up to twice the model size).
+//!
 //! ```
 //! use redress_learn::{Example, Model, TrainConfig};
 //!

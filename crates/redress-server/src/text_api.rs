@@ -1,12 +1,14 @@
 //! Handlers of the text-intelligence API: search, similar complaints, the reading of a
 //! complaint, free-text analysis, incidents and models.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use redress_domain::complaint::Complaint;
+use redress_domain::complaint::{Complaint, ComplaintId};
 use redress_domain::org::Role;
 use redress_store::{SearchPhrase, SearchRequest};
 use redress_text::{QueryError, SearchQuery};
@@ -176,9 +178,11 @@ pub async fn similar(
     let c = load_visible(&st, &caller, &id).await?;
     // Look further than asked: some matches may be in departments the caller cannot see.
     let found = similar_to(&*st.store, c.id, limit * 3).await?;
+    let ids: Vec<ComplaintId> = found.iter().map(|s| s.complaint_id).collect();
+    let mut loaded: HashMap<ComplaintId, Complaint> = st.store.complaints(&ids).await?.into_iter().map(|o| (o.id, o)).collect();
     let mut items = Vec::new();
     for s in found {
-        let Some(other) = st.store.complaint(s.complaint_id).await? else { continue };
+        let Some(other) = loaded.remove(&s.complaint_id) else { continue };
         if !caller.can_see(&other) {
             continue;
         }
@@ -297,9 +301,11 @@ pub async fn incident(State(st): State<AppState>, caller: Caller, Path(id): Path
     }
     let (incident, members) = st.store.incident(&id).await?.ok_or_else(|| ApiError::not_found("incident"))?;
     let mut out = incident_json(&incident);
+    let ids: Vec<ComplaintId> = members.iter().map(|m| m.complaint_id).collect();
+    let mut loaded: HashMap<ComplaintId, Complaint> = st.store.complaints(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
     let mut listed = Vec::new();
     for m in members {
-        let Some(c) = st.store.complaint(m.complaint_id).await? else { continue };
+        let Some(c) = loaded.remove(&m.complaint_id) else { continue };
         if !caller.can_see(&c) {
             continue;
         }

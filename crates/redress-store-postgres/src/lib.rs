@@ -152,6 +152,17 @@ impl Store for PostgresStore {
         row.map(|r| decode_complaint(text(&r, 0)?)).transpose()
     }
 
+    #[instrument(skip(self), fields(n = ids.len()))]
+    async fn complaints(&self, ids: &[ComplaintId]) -> StoreResult<Vec<Complaint>> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let rows = sqlx::query("SELECT body FROM complaints WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db)?;
+        rows.iter().map(|r| decode_complaint(text(r, 0)?)).collect()
+    }
+
     #[instrument(skip(self))]
     async fn complaint_by_number(&self, number: &str) -> StoreResult<Option<Complaint>> {
         let row = sqlx::query("SELECT body FROM complaints WHERE number = $1")

@@ -156,6 +156,25 @@ impl Store for SqliteStore {
         row.map(|r| decode_complaint(r.get::<&str, _>(0))).transpose()
     }
 
+    #[instrument(skip(self), fields(n = ids.len()))]
+    async fn complaints(&self, ids: &[ComplaintId]) -> StoreResult<Vec<Complaint>> {
+        let mut found = Vec::with_capacity(ids.len());
+        // Well below SQLite's limit of bound parameters per statement.
+        for chunk in ids.chunks(500) {
+            let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new("SELECT body FROM complaints WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_string());
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(&self.reads).await.map_err(StoreError::db)?;
+            for r in &rows {
+                found.push(decode_complaint(r.get::<&str, _>(0))?);
+            }
+        }
+        Ok(found)
+    }
+
     #[instrument(skip(self))]
     async fn complaint_by_number(&self, number: &str) -> StoreResult<Option<Complaint>> {
         let row = sqlx::query("SELECT body FROM complaints WHERE number = ?")

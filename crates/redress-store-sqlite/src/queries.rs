@@ -31,7 +31,7 @@ pub struct Pending {
     last_text_row: Option<i64>,
     text_rows: Vec<TextRowValues>,
     search_rows: Vec<(i64, [String; 4])>,
-    bands: Vec<(i64, i64)>,
+    band_terms: Vec<(i64, String)>,
 }
 
 /// A `text_rows` row waiting for the batch insert: id, complaint, received at, fingerprint,
@@ -144,10 +144,9 @@ impl Pending {
         let row = self.next_text_row(conn).await?;
         self.text_rows.push((row, cols.id.clone(), cols.received_at, text.fingerprint.clone(), text.reading.to_string()));
         self.search_rows.push((row, text.document.fields().map(|tokens| tokens.join(" "))));
-        let mut keys = text.band_keys.clone();
-        keys.sort_unstable();
-        keys.dedup();
-        self.bands.extend(keys.into_iter().map(|k| (k, row)));
+        if !text.band_keys.is_empty() {
+            self.band_terms.push((row, band_terms(&text.band_keys)));
+        }
         Ok(())
     }
 
@@ -194,10 +193,10 @@ impl Pending {
             });
             execute(conn, q).await?;
         }
-        for chunk in self.bands.chunks(ROWS_PER_STATEMENT * 2) {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO text_bands (band_key, row_id) ");
-            q.push_values(chunk, |mut b, (key, row)| {
-                b.push_bind(key).push_bind(row);
+        for chunk in self.band_terms.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO text_band_terms (rowid, keys) ");
+            q.push_values(chunk, |mut b, (row, terms)| {
+                b.push_bind(row).push_bind(terms);
             });
             execute(conn, q).await?;
         }
@@ -488,6 +487,20 @@ async fn update_text(conn: &mut SqliteConnection, cols: &ComplaintColumns, text:
             .map_err(StoreError::db)?,
     };
     insert_search_row(conn, row, &text.document).await
+}
+
+/// The full-text term of a fingerprint band key: `b` and the key's 16 hex digits, as migration
+/// 4 wrote the keys of earlier rows.
+pub fn band_term(key: i64) -> String {
+    format!("b{:016x}", key as u64)
+}
+
+/// The `text_band_terms` document of a complaint: its distinct band terms.
+pub fn band_terms(keys: &[i64]) -> String {
+    let mut keys = keys.to_vec();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter().map(band_term).collect::<Vec<_>>().join(" ")
 }
 
 /// Inserts one complaint's full-text row (its tokens per field) under text row `row`.

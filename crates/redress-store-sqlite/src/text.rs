@@ -113,9 +113,9 @@ pub async fn similar_candidates(
         if i > 0 {
             q.push(" UNION ALL ");
         }
-        q.push("SELECT * FROM (SELECT row_id FROM text_bands WHERE band_key = ")
-            .push_bind(*key)
-            .push(" ORDER BY row_id DESC LIMIT ")
+        q.push("SELECT * FROM (SELECT rowid FROM text_band_terms WHERE text_band_terms MATCH ")
+            .push_bind(crate::queries::band_term(*key))
+            .push(" ORDER BY rowid DESC LIMIT ")
             .push_bind(i64::from(per_key_limit))
             .push(")");
     }
@@ -446,7 +446,7 @@ pub async fn index_text(pool: &SqlitePool, id: ComplaintId, received_at: Timesta
             sqlx::query_scalar("SELECT id FROM text_rows WHERE complaint_id = ?").bind(&id).fetch_optional(&mut *conn).await.map_err(StoreError::db)?;
         if let Some(row) = old {
             sqlx::query("DELETE FROM text_search WHERE rowid = ?").bind(row).execute(&mut *conn).await.map_err(StoreError::db)?;
-            sqlx::query("DELETE FROM text_bands WHERE row_id = ?").bind(row).execute(&mut *conn).await.map_err(StoreError::db)?;
+            sqlx::query("DELETE FROM text_band_terms WHERE rowid = ?").bind(row).execute(&mut *conn).await.map_err(StoreError::db)?;
             sqlx::query("DELETE FROM text_rows WHERE id = ?").bind(row).execute(&mut *conn).await.map_err(StoreError::db)?;
         }
         let row: i64 = sqlx::query_scalar("INSERT INTO text_rows (complaint_id, received_at, fingerprint, reading) VALUES (?, ?, ?, ?) RETURNING id")
@@ -458,8 +458,13 @@ pub async fn index_text(pool: &SqlitePool, id: ComplaintId, received_at: Timesta
             .await
             .map_err(StoreError::db)?;
         crate::queries::insert_search_row(conn, row, &text.document).await?;
-        for key in &text.band_keys {
-            sqlx::query("INSERT OR IGNORE INTO text_bands (band_key, row_id) VALUES (?, ?)").bind(key).bind(row).execute(&mut *conn).await.map_err(StoreError::db)?;
+        if !text.band_keys.is_empty() {
+            sqlx::query("INSERT INTO text_band_terms (rowid, keys) VALUES (?, ?)")
+                .bind(row)
+                .bind(crate::queries::band_terms(&text.band_keys))
+                .execute(&mut *conn)
+                .await
+                .map_err(StoreError::db)?;
         }
         Ok(())
     })

@@ -295,6 +295,10 @@ pub trait Store: Send + Sync + 'static {
     /// One complaint.
     async fn complaint(&self, id: ComplaintId) -> StoreResult<Option<Complaint>>;
 
+    /// The complaints among `ids` that exist, in no particular order (one query instead of one
+    /// per id).
+    async fn complaints(&self, ids: &[ComplaintId]) -> StoreResult<Vec<Complaint>>;
+
     /// One complaint by number.
     async fn complaint_by_number(&self, number: &str) -> StoreResult<Option<Complaint>>;
 

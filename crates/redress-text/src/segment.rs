@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 
 use jieba_rs::Jieba;
 use redress_domain::classify::normalize;
@@ -33,6 +33,11 @@ const NON_CJK_RARITY: f64 = 9.0;
 /// Weight factor for the words of the finance dictionary: they name what a complaint is about.
 const FINANCE_TERM_BOOST: f64 = 1.5;
 
+/// Most words whose rarity is remembered. A text's vocabulary repeats across complaints, and
+/// working a rarity out segments the word again; past this many distinct words the rest are
+/// worked out each time rather than letting unusual input grow the memory without bound.
+const RARITY_CACHE_WORDS: usize = 200_000;
+
 /// Splits normalised text into words: jieba (its default dictionary plus a finance dictionary)
 /// for Chinese, whole words for other scripts, without stopwords and redactions.
 ///
@@ -42,6 +47,7 @@ pub struct Segmenter {
     jieba: Jieba,
     stopwords: HashSet<String>,
     finance_terms: HashSet<String>,
+    rarity: RwLock<HashMap<String, f64>>,
 }
 
 impl fmt::Debug for Segmenter {
@@ -88,6 +94,7 @@ impl Segmenter {
             jieba,
             stopwords,
             finance_terms,
+            rarity: RwLock::new(HashMap::new()),
         }
     }
 
@@ -137,10 +144,7 @@ impl Segmenter {
     fn weight(&self, word: &str) -> f64 {
         let chars = word.chars().count();
         let rarity = if word.chars().all(is_cjk) {
-            let frequency = self.jieba.suggest_freq(word).max(1) as f64;
-            (DICTIONARY_TOTAL_FREQUENCY / frequency)
-                .ln()
-                .clamp(MIN_RARITY, MAX_RARITY)
+            self.cjk_rarity(word)
         } else {
             NON_CJK_RARITY
         };
@@ -151,6 +155,22 @@ impl Segmenter {
             1.0
         };
         rarity * length * domain
+    }
+
+    /// The rarity of a Chinese word in jieba's corpus, remembered once worked out.
+    fn cjk_rarity(&self, word: &str) -> f64 {
+        if let Some(&rarity) = self.rarity.read().unwrap_or_else(|e| e.into_inner()).get(word) {
+            return rarity;
+        }
+        let frequency = self.jieba.suggest_freq(word).max(1) as f64;
+        let rarity = (DICTIONARY_TOTAL_FREQUENCY / frequency)
+            .ln()
+            .clamp(MIN_RARITY, MAX_RARITY);
+        let mut cache = self.rarity.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() < RARITY_CACHE_WORDS {
+            cache.insert(word.to_owned(), rarity);
+        }
+        rarity
     }
 
     /// Whether a word may be a keyword: single characters and bare numbers (amounts, dates) say

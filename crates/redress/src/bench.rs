@@ -109,6 +109,10 @@ pub struct ReadArgs {
     /// Keep the temporary database (its location is printed) instead of removing it.
     #[arg(long)]
     pub keep: bool,
+    /// Seed nothing: time the reads on the SQLite file given by --db as it is (one kept by an
+    /// earlier run with --keep), on complaints sampled from it. The file is left in place.
+    #[arg(long, requires = "db", conflicts_with = "keep")]
+    pub reuse: bool,
 }
 
 /// Runs a benchmark. `config` and `global_db` are the binary's global `--config` and `--db`;
@@ -189,6 +193,20 @@ async fn fresh_db(url: Option<&str>) -> anyhow::Result<FreshDb> {
         }
         Some(other) => bail!("unsupported database URL '{other}': use sqlite://PATH or postgres://…"),
     }
+}
+
+/// An SQLite database kept by an earlier run, opened as it is (migrated if it is older).
+async fn existing_db(url: &str) -> anyhow::Result<FreshDb> {
+    if !url.starts_with("sqlite:") {
+        bail!("--reuse takes an SQLite database (sqlite://PATH); '{url}' is not one");
+    }
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = PathBuf::from(path.split('?').next().unwrap_or(path));
+    if !path.exists() {
+        bail!("{} does not exist: --reuse measures a database kept by an earlier run", path.display());
+    }
+    let store = crate::open_store(url).await?;
+    Ok(FreshDb { store, label: format!("existing file {}", path.display()), cleanup: Cleanup::Nothing, sqlite_file: Some(path), postgres: None })
 }
 
 impl FreshDb {
@@ -696,7 +714,8 @@ fn verdict(count: u64, acknowledged: u64) -> &'static str {
 }
 
 /// CPU cost of the parts of a registration that do not touch the database, measured on this
-/// thread alone: JSON parsing with validation, and classification.
+/// thread alone: JSON parsing with validation, classification, and the text reading with the
+/// search and similarity entries.
 fn phases(rules: &RuleBook, generator: &mut Generator) {
     const N: usize = 2_000;
     let bodies: Vec<Vec<u8>> = (0..N).map(|_| serde_json::to_vec(&generator.complaint(None)).expect("JSON")).collect();
@@ -720,113 +739,59 @@ fn phases(rules: &RuleBook, generator: &mut Generator) {
         std::hint::black_box(c);
     }
     let classify = t.elapsed();
+    let insight = redress_insight::Insight::default();
+    // The first reading loads the segmenter's dictionary: not part of a registration's cost.
+    std::hint::black_box(insight.read_new("", "预热", "", Vec::new()));
+    let t = Instant::now();
+    for n in &news {
+        let index = redress_server::intelligence::text_index(
+            &insight,
+            n.title.as_ref().map_or("", |t| t.as_str()),
+            n.narrative.as_str(),
+            n.request.as_str(),
+            Vec::new(),
+        );
+        std::hint::black_box(index);
+    }
+    let read = t.elapsed();
     println!("\nCPU per complaint outside the database (one thread, {N} bodies):");
     println!("  parse + validate JSON: {:.1} µs", parse.as_secs_f64() * 1e6 / N as f64);
     println!("  classify:              {:.1} µs", classify.as_secs_f64() * 1e6 / N as f64);
+    println!("  text reading + index:  {:.1} µs (segmentation, emotion, keywords, search tokens, fingerprint)", read.as_secs_f64() * 1e6 / N as f64);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Read.
 
 async fn read(args: ReadArgs, rules: Arc<RuleBook>) -> anyhow::Result<()> {
-    let db = fresh_db(args.db.as_deref()).await?;
+    let db = match (&args.db, args.reuse) {
+        (Some(url), true) => existing_db(url).await?,
+        (url, _) => fresh_db(url.as_deref()).await?,
+    };
     let engine = db.store.engine();
     println!("redress bench read");
     println!("  engine:   {engine} ({})", db.label);
     println!("  machine:  {} CPUs", std::thread::available_parallelism().map_or(0, |n| n.get()));
     let state = AppState::new(db.store.clone(), rules.clone(), Arc::new(SystemClock));
-    let (_, intake_user) = add_user(db.store.as_ref(), "bench-intake", Role::IntakeAgent, None).await?;
-    let (reader_token, reader) = add_user(db.store.as_ref(), "bench-supervisor", Role::Supervisor, None).await?;
-    let handlers = add_handlers(db.store.as_ref(), &rules).await?;
+    // Names unique to this run, so a reused database does not refuse them.
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    let (_, intake_user) = add_user(db.store.as_ref(), &format!("bench-intake-{}", &run[20..]), Role::IntakeAgent, None).await?;
+    let (reader_token, reader) = add_user(db.store.as_ref(), &format!("bench-supervisor-{}", &run[20..]), Role::Supervisor, None).await?;
+    let handlers = if args.reuse { 0 } else { add_handlers(db.store.as_ref(), &rules).await? };
     println!("  users:    {} (seeds), {} (reads), {handlers} handlers", intake_user.name, reader.name);
     let actor = Actor { id: intake_user.id.clone(), name: intake_user.name.clone(), role: Role::IntakeAgent, department: None };
 
-    // Seeding.
-    let concurrency = args.concurrency.unwrap_or(if engine == "sqlite" { 1024 } else { 64 }).max(1);
-    let mut generator = Generator::new(args.rng_seed, &rules);
-    let head_office = rules.org.head_office().code.clone();
-    let now = jiff::Timestamp::now();
-    let span = jiff::SignedDuration::from_hours(24 * i64::from(args.spread_days.max(1)));
-    let oldest = now - span;
-    let step_us = span.as_micros() as f64 / args.seed.max(1) as f64;
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(args.seed as u64) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let plain_progress = bar.is_hidden() && !args.quiet;
-    println!("\nseeding {} complaints ({} in flight, receipt times spread over {} days)…", args.seed, concurrency, args.spread_days);
-    let mut ids: Vec<ComplaintId> = Vec::with_capacity(args.seed);
-    let mut by_department: BTreeMap<String, u64> = BTreeMap::new();
-    let mut failures = 0u64;
-    let mut first_failures = Vec::new();
-    let mut in_flight = JoinSet::new();
-    let mut next = 0usize;
-    let pg_before = match &db.postgres {
-        Some(p) => Some(p.snapshot().await),
-        None => None,
+    let (ids, by_department, seed_rate) = if args.reuse {
+        let (ids, by_department) = sample_existing(db.store.as_ref(), args.rng_seed).await?;
+        println!("\nseeding nothing: {} complaints sampled from the existing database", ids.len());
+        (ids, by_department, None)
+    } else {
+        let (ids, by_department, rate) = seed(&args, &db, &state, &rules, &actor).await?;
+        (ids, by_department, Some(rate))
     };
-    let cpu = CpuMeter::start();
-    let t0 = Instant::now();
-    let mut last_report = Instant::now();
-    while next < args.seed || !in_flight.is_empty() {
-        while next < args.seed && in_flight.len() < concurrency {
-            let jitter = generator.rng.random_range(0.0..step_us);
-            let received = oldest + jiff::SignedDuration::from_micros((next as f64 * step_us + jitter) as i64);
-            let body = generator.complaint(Some(received));
-            let wire: NewComplaintBody = serde_json::from_value(body).context("a generated body does not parse")?;
-            let new = wire.into_domain(now, &head_office).map_err(|e| anyhow::anyhow!("a generated body is invalid: {e}"))?;
-            let st = state.clone();
-            let actor = actor.clone();
-            in_flight.spawn(async move { redress_server::service::register(&st, &actor, new, None).await });
-            next += 1;
-        }
-        let Some(done) = in_flight.join_next().await else { continue };
-        match done {
-            Ok(Ok(registered)) => {
-                let c = registered.complaint();
-                ids.push(c.id);
-                *by_department.entry(c.owner.department.clone()).or_default() += 1;
-            }
-            Ok(Err(e)) => {
-                failures += 1;
-                if first_failures.len() < 5 {
-                    first_failures.push(format!("{}: {}", e.code, e.message));
-                }
-            }
-            Err(e) => {
-                failures += 1;
-                if first_failures.len() < 5 {
-                    first_failures.push(e.to_string());
-                }
-            }
-        }
-        bar.inc(1);
-        if plain_progress && last_report.elapsed() >= Duration::from_secs(30) {
-            last_report = Instant::now();
-            let done = ids.len() as u64 + failures;
-            eprintln!("  … {done}/{} seeded, {:.0}/s", args.seed, done as f64 / t0.elapsed().as_secs_f64());
-        }
-    }
-    let seed_time = t0.elapsed();
-    bar.finish_and_clear();
-    let seed_rate = ids.len() as f64 / seed_time.as_secs_f64();
-    println!("  seeded {} complaints in {:.1} s: {seed_rate:.0} complaints/s; {failures} failures", ids.len(), seed_time.as_secs_f64());
-    for f in &first_failures {
-        println!("    {f}");
-    }
-    println!("  CPU: {}", cpu.report());
-    if let (Some(p), Some(before)) = (&db.postgres, &pg_before) {
-        println!("       {}", p.report(before, ids.len() as u64).await);
-    }
     let count = db.store.count().await?;
-    println!("  durability: the store holds {count} complaints; {} registrations returned Ok — {}", ids.len(), verdict(count, ids.len() as u64));
-    println!(
-        "  by owner department: {}",
-        by_department.iter().map(|(d, n)| format!("{d} {n}")).collect::<Vec<_>>().join(", ")
-    );
     if let Some(bytes) = db.sqlite_bytes() {
-        println!("  database: {:.0} MiB on disk ({:.1} KiB per complaint)", bytes as f64 / 1048576.0, bytes as f64 / 1024.0 / ids.len().max(1) as f64);
+        println!("  database: {:.0} MiB on disk ({:.1} KiB per complaint)", bytes as f64 / 1048576.0, bytes as f64 / 1024.0 / count.max(1) as f64);
     }
     if ids.is_empty() {
         bail!("nothing was seeded");
@@ -911,7 +876,9 @@ async fn read(args: ReadArgs, rules: Arc<RuleBook>) -> anyhow::Result<()> {
     let (hwm, rss) = memory();
     println!("\nmemory: peak resident {} (VmHWM), now {}", mib(hwm), mib(rss));
     println!("\nsummary ({engine}, {count} complaints):");
-    println!("  seed rate:            {seed_rate:.0} complaints/s");
+    if let Some(rate) = seed_rate {
+        println!("  seed rate:            {rate:.0} complaints/s");
+    }
     println!("  newest 50:            p50 {:.2} ms, p99 {:.2} ms", newest.latencies.pct(50.0), newest.latencies.pct(99.0));
     println!("  newest 50 by dept:    p50 {:.2} ms, p99 {:.2} ms", by_dept.latencies.pct(50.0), by_dept.latencies.pct(99.0));
     println!("  one by id:            p50 {:.2} ms, p99 {:.2} ms", one.latencies.pct(50.0), one.latencies.pct(99.0));
@@ -923,6 +890,140 @@ async fn read(args: ReadArgs, rules: Arc<RuleBook>) -> anyhow::Result<()> {
     drop(ids);
     db.finish(args.keep).await?;
     Ok(())
+}
+
+/// Seeds `args.seed` complaints through the service layer, reporting rate, CPU and durability.
+/// Returns the ids, the count per owner department and the rate.
+async fn seed(
+    args: &ReadArgs,
+    db: &FreshDb,
+    state: &AppState,
+    rules: &RuleBook,
+    actor: &Actor,
+) -> anyhow::Result<(Vec<ComplaintId>, BTreeMap<String, u64>, f64)> {
+    let engine = db.store.engine();
+    let concurrency = args.concurrency.unwrap_or(if engine == "sqlite" { 1024 } else { 64 }).max(1);
+    let mut generator = Generator::new(args.rng_seed, &rules);
+    let head_office = rules.org.head_office().code.clone();
+    let now = jiff::Timestamp::now();
+    let span = jiff::SignedDuration::from_hours(24 * i64::from(args.spread_days.max(1)));
+    let oldest = now - span;
+    let step_us = span.as_micros() as f64 / args.seed.max(1) as f64;
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(args.seed as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let plain_progress = bar.is_hidden() && !args.quiet;
+    println!("\nseeding {} complaints ({} in flight, receipt times spread over {} days)…", args.seed, concurrency, args.spread_days);
+    let mut ids: Vec<ComplaintId> = Vec::with_capacity(args.seed);
+    let mut by_department: BTreeMap<String, u64> = BTreeMap::new();
+    let mut failures = 0u64;
+    let mut first_failures = Vec::new();
+    let mut in_flight = JoinSet::new();
+    let mut next = 0usize;
+    let pg_before = match &db.postgres {
+        Some(p) => Some(p.snapshot().await),
+        None => None,
+    };
+    let cpu = CpuMeter::start();
+    let t0 = Instant::now();
+    let mut last_report = Instant::now();
+    while next < args.seed || !in_flight.is_empty() {
+        while next < args.seed && in_flight.len() < concurrency {
+            let jitter = generator.rng.random_range(0.0..step_us);
+            let received = oldest + jiff::SignedDuration::from_micros((next as f64 * step_us + jitter) as i64);
+            let body = generator.complaint(Some(received));
+            let wire: NewComplaintBody = serde_json::from_value(body).context("a generated body does not parse")?;
+            let new = wire.into_domain(now, &head_office).map_err(|e| anyhow::anyhow!("a generated body is invalid: {e}"))?;
+            let st = state.clone();
+            let actor = actor.clone();
+            in_flight.spawn(async move { redress_server::service::register(&st, &actor, new, None).await });
+            next += 1;
+        }
+        let Some(done) = in_flight.join_next().await else { continue };
+        match done {
+            Ok(Ok(registered)) => {
+                let c = registered.complaint();
+                ids.push(c.id);
+                *by_department.entry(c.owner.department.clone()).or_default() += 1;
+            }
+            Ok(Err(e)) => {
+                failures += 1;
+                if first_failures.len() < 5 {
+                    first_failures.push(format!("{}: {}", e.code, e.message));
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                if first_failures.len() < 5 {
+                    first_failures.push(e.to_string());
+                }
+            }
+        }
+        bar.inc(1);
+        if plain_progress && last_report.elapsed() >= Duration::from_secs(30) {
+            last_report = Instant::now();
+            let done = ids.len() as u64 + failures;
+            eprintln!("  … {done}/{} seeded, {:.0}/s", args.seed, done as f64 / t0.elapsed().as_secs_f64());
+        }
+    }
+    let seed_time = t0.elapsed();
+    bar.finish_and_clear();
+    let seed_rate = ids.len() as f64 / seed_time.as_secs_f64();
+    println!("  seeded {} complaints in {:.1} s: {seed_rate:.0} complaints/s; {failures} failures", ids.len(), seed_time.as_secs_f64());
+    for f in &first_failures {
+        println!("    {f}");
+    }
+    println!("  CPU: {}", cpu.report());
+    if let (Some(p), Some(before)) = (&db.postgres, &pg_before) {
+        println!("       {}", p.report(before, ids.len() as u64).await);
+    }
+    let count = db.store.count().await?;
+    println!("  durability: the store holds {count} complaints; {} registrations returned Ok — {}", ids.len(), verdict(count, ids.len() as u64));
+    println!(
+        "  by owner department: {}",
+        by_department.iter().map(|(d, n)| format!("{d} {n}")).collect::<Vec<_>>().join(", ")
+    );
+    Ok((ids, by_department, seed_rate))
+}
+
+/// About 2,000 complaints of an existing database, spread over its receipt times: pages of the
+/// newest-first list that start at random moments between its oldest and newest complaint.
+async fn sample_existing(store: &dyn Store, rng_seed: u64) -> anyhow::Result<(Vec<ComplaintId>, BTreeMap<String, u64>)> {
+    use redress_store::ComplaintFilter;
+    let newest = store.list(&ComplaintFilter { limit: 1, ..Default::default() }).await?;
+    let Some(newest) = newest.items.first().map(|c| c.received_at) else { return Ok((Vec::new(), BTreeMap::new())) };
+    let oldest = {
+        // The oldest receipt time, found by halving the span while older complaints exist.
+        let mut span = jiff::SignedDuration::from_hours(24 * 365 * 20);
+        let mut oldest = newest;
+        while span >= jiff::SignedDuration::from_hours(1) {
+            let probe = oldest - span;
+            let older = store.list(&ComplaintFilter { limit: 1, received_to: Some(oldest), received_from: Some(probe), ..Default::default() }).await?;
+            if older.items.is_empty() {
+                span = span / 2;
+            } else {
+                oldest = probe;
+            }
+        }
+        oldest
+    };
+    let mut rng = StdRng::seed_from_u64(rng_seed ^ 0x5a3e);
+    let window = newest.duration_since(oldest).as_micros().max(1) as f64;
+    let mut ids = Vec::new();
+    let mut by_department: BTreeMap<String, u64> = BTreeMap::new();
+    for _ in 0..40 {
+        let at = oldest + jiff::SignedDuration::from_micros((rng.random_range(0.0..1.0) * window) as i64);
+        let page = store.list(&ComplaintFilter { limit: 50, received_to: Some(at), ..Default::default() }).await?;
+        for c in page.items {
+            ids.push(c.id);
+            *by_department.entry(c.department.clone()).or_default() += 1;
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    Ok((ids, by_department))
 }
 
 enum Expect {

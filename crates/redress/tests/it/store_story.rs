@@ -111,6 +111,13 @@ async fn store_story(engine: Engine) {
     assert_eq!(store.complaint(a.id).await.unwrap().unwrap(), a);
     assert_eq!(store.complaint_by_number(&b.number).await.unwrap().unwrap().id, b.id);
     assert!(store.complaint(ComplaintId::generate(now)).await.unwrap().is_none());
+    // Several at once: the ones that exist, whatever the order asked.
+    let mut many = store.complaints(&[b.id, ComplaintId::generate(now), a.id]).await.unwrap();
+    many.sort_by_key(|c| c.id);
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort_by_key(|c| c.id);
+    assert_eq!(many, expected);
+    assert!(store.complaints(&[]).await.unwrap().is_empty());
     assert_eq!(store.count().await.unwrap(), 2);
     assert_eq!(store.history(a.id).await.unwrap().len(), 3);
     assert_eq!(store.messages(a.id).await.unwrap()[0].state, "pending");

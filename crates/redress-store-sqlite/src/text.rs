@@ -119,13 +119,18 @@ pub async fn similar_candidates(
             .push_bind(i64::from(per_key_limit))
             .push(")");
     }
-    q.push(
-        "), shared (row_id, n) AS (SELECT row_id, count(*) FROM hits GROUP BY row_id) \
-         SELECT t.id, t.complaint_id, t.received_at, t.fingerprint, s.n FROM shared s JOIN text_rows t ON t.id = s.row_id \
-         WHERE t.fingerprint IS NOT NULL",
-    );
-    if let Some(after) = received_after {
-        q.push(" AND t.received_at >= ").push_bind(after.as_microsecond());
+    q.push("), shared (row_id, n) AS (SELECT row_id, count(*) FROM hits GROUP BY row_id");
+    match received_after {
+        // Without a time bound, the best candidates are known from the band hits alone: only
+        // they (one more, in case `exclude` is among them) are looked up in `text_rows`.
+        None => {
+            q.push(" ORDER BY count(*) DESC, row_id DESC LIMIT ").push_bind(i64::from(MAX_SIMILAR_CANDIDATES) + 1);
+            q.push(") SELECT t.id, t.complaint_id, t.received_at, t.fingerprint, s.n FROM shared s JOIN text_rows t ON t.id = s.row_id WHERE t.fingerprint IS NOT NULL");
+        }
+        Some(after) => {
+            q.push(") SELECT t.id, t.complaint_id, t.received_at, t.fingerprint, s.n FROM shared s JOIN text_rows t ON t.id = s.row_id WHERE t.fingerprint IS NOT NULL");
+            q.push(" AND t.received_at >= ").push_bind(after.as_microsecond());
+        }
     }
     if let Some(id) = exclude {
         q.push(" AND t.complaint_id <> ").push_bind(id.to_string());

@@ -107,7 +107,7 @@ pub struct SearchHit {
 pub struct SearchResults {
     /// The hits of the requested page.
     pub hits: Vec<SearchHit>,
-    /// How many complaints match, counted up to [`RANKED_MATCHES_CAP`].
+    /// How many complaints match, counted up to the engine's cap (at most [`RANKED_MATCHES_CAP`]).
     pub total: u64,
     /// Whether `total` is exact (false when the cap was reached).
     pub total_is_exact: bool,
@@ -117,7 +117,7 @@ pub struct SearchResults {
 
 /// Matches counted and ranked by relevance at most; a query matching more reports "at least"
 /// this many and is ordered newest first, which the engines can answer without visiting every
-/// match.
+/// match. An engine whose ranking is dearer uses a lower cap (PostgreSQL: 2,000).
 pub const RANKED_MATCHES_CAP: u64 = 20_000;
 
 /// Candidates returned by a similarity lookup at most (those sharing the most bands).

@@ -10,13 +10,14 @@ pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
 /// Most attachments one complaint may carry.
 pub const MAX_ATTACHMENTS_PER_COMPLAINT: usize = 100;
 
+/// The longest file name accepted, in characters.
+pub const MAX_FILENAME_CHARS: usize = 200;
+
 /// Checks size and name and detects the media type from the content. The file name's
 /// extension must agree with the content, so a renamed executable is refused.
 pub fn check(filename: &str, content: &[u8]) -> Result<&'static str, FieldError> {
     let name = filename.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.contains(['/', '\\', '\0']) {
-        return Err(FieldError::new("filename", "a file name has 1 to 200 characters and no path separators"));
-    }
+    check_filename(name)?;
     if content.is_empty() {
         return Err(FieldError::new("content", "the file is empty"));
     }
@@ -45,6 +46,28 @@ pub fn check(filename: &str, content: &[u8]) -> Result<&'static str, FieldError>
         return Err(FieldError::new("filename", format!("the content is {detected}, which does not match the extension '.{ext}'")));
     }
     Ok(detected)
+}
+
+/// A file name is shown in lists and put into download headers: it is one line of visible
+/// text, without path separators or control characters (a CR/LF would split a header).
+fn check_filename(name: &str) -> Result<(), FieldError> {
+    if name.is_empty() || name.chars().count() > MAX_FILENAME_CHARS {
+        return Err(FieldError::new("filename", format!("a file name has 1 to {MAX_FILENAME_CHARS} characters")));
+    }
+    if name.contains(['/', '\\']) {
+        return Err(FieldError::new("filename", "a file name has no path separators"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(FieldError::new("filename", "a file name must not contain control characters"));
+    }
+    // A direction override shows `invoice<U+202E>fdp.exe` as `invoiceexe.pdf`.
+    if name.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+        return Err(FieldError::new("filename", "a file name must not contain text-direction controls"));
+    }
+    if !name.chars().any(crate::fields::is_visible) {
+        return Err(FieldError::new("filename", "a file name needs at least one visible character"));
+    }
+    Ok(())
 }
 
 fn sniff(b: &[u8], ext: &str) -> Option<&'static str> {
@@ -112,5 +135,17 @@ mod tests {
         assert!(check("empty.txt", b"").is_err());
         assert!(check("big.txt", &vec![b'a'; MAX_ATTACHMENT_BYTES + 1]).is_err());
         assert!(check("archive.zip", b"PK\x03\x04....").is_err());
+    }
+
+    #[test]
+    fn file_names_are_one_visible_line() {
+        let text = b"plain text";
+        for bad in ["a\r\nContent-Type: text/html.txt", "tab\tname.txt", "nul\0.txt", "\u{200B}\u{200B}", "invoice\u{202E}txt.pdf"] {
+            let err = check(bad, text).unwrap_err();
+            assert_eq!(err.field, "filename", "{bad:?}");
+        }
+        assert!(check(&format!("{}.txt", "x".repeat(MAX_FILENAME_CHARS - 4)), text).is_ok());
+        assert!(check(&format!("{}.txt", "x".repeat(MAX_FILENAME_CHARS - 3)), text).is_err());
+        assert!(check("客户 说明 (1).txt", text).is_ok());
     }
 }

@@ -3,7 +3,8 @@
 //! Public holidays, and in China the make-up working days (调休) that move weekends around them,
 //! change every year by government notice. They are therefore kept in TOML files
 //! (`data/calendars/*.toml`) rather than code, and a deployment can add next year's notice from a
-//! file without a rebuild ([`CalendarSet::load_dir`]).
+//! file without a rebuild ([`CalendarSet::insert`] merges it by year; the program reads the file
+//! and hands its text to [`crate::rulebook::RuleBook::load`]).
 //!
 //! File format: one table per year, keyed by the year.
 //!
@@ -17,7 +18,6 @@
 //! Outside the listed dates the week is Monday to Friday.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use jiff::civil::{Date, Weekday};
 
@@ -106,21 +106,6 @@ pub enum CalendarError {
         id: String,
         /// The date.
         date: Date,
-    },
-    /// A calendar file or directory could not be read.
-    #[error("cannot read calendar file {path}: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file name gives no usable calendar id.
-    #[error("calendar file {path} has no usable file name for a calendar id")]
-    BadFileName {
-        /// The path.
-        path: PathBuf,
     },
 }
 
@@ -426,45 +411,6 @@ impl CalendarSet {
         }
     }
 
-    /// Merges every `*.toml` file in `dir` (file stem = calendar id): a new id adds a calendar,
-    /// an existing id gets the file's years (replacing those years).
-    ///
-    /// All files are parsed before anything is merged, so on error the set is unchanged.
-    /// Returns the ids loaded, in file-name order.
-    pub fn load_dir(&mut self, dir: &Path) -> Result<Vec<String>, CalendarError> {
-        let io_error = |source| CalendarError::Io {
-            path: dir.to_path_buf(),
-            source,
-        };
-        let mut paths = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(io_error)? {
-            let path = entry.map_err(io_error)?.path();
-            if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() {
-                paths.push(path);
-            }
-        }
-        paths.sort();
-        let mut parsed = Vec::with_capacity(paths.len());
-        for path in paths {
-            let id = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| CalendarError::BadFileName { path: path.clone() })?
-                .to_owned();
-            let text = std::fs::read_to_string(&path).map_err(|source| CalendarError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            parsed.push(Calendar::parse_toml(&id, &text)?);
-        }
-        let ids = parsed.iter().map(|c| c.id.clone()).collect();
-        for calendar in parsed {
-            self.insert(calendar);
-        }
-        Ok(ids)
-    }
-
     /// The calendar with this id.
     pub fn get(&self, id: &str) -> Option<&Calendar> {
         self.calendars.get(id)
@@ -650,23 +596,18 @@ mod tests {
     }
 
     #[test]
-    fn merge_a_user_file_for_2027() {
-        let dir = std::env::temp_dir().join(format!("redress-cal-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("cn.toml"),
-            "[2027]\nholidays = [\"2027-01-01\", 2027-01-02, \"2027-01-03\"]\n\
-             workdays = [\"2027-01-09\"]\nnames = { \"2027-01-01\" = \"元旦\" }\n",
-        )
-        .unwrap();
-        std::fs::write(dir.join("xx.toml"), "[2027]\nholidays = [\"2027-03-01\"]\n").unwrap();
-        std::fs::write(dir.join("notes.txt"), "ignored").unwrap();
-
+    fn merge_a_user_calendar_for_2027() {
         let mut set = CalendarSet::builtin();
-        let loaded = set.load_dir(&dir).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+        set.insert(
+            Calendar::parse_toml(
+                "cn",
+                "[2027]\nholidays = [\"2027-01-01\", 2027-01-02, \"2027-01-03\"]\n\
+                 workdays = [\"2027-01-09\"]\nnames = { \"2027-01-01\" = \"元旦\" }\n",
+            )
+            .unwrap(),
+        );
+        set.insert(Calendar::parse_toml("xx", "[2027]\nholidays = [\"2027-03-01\"]\n").unwrap());
 
-        assert_eq!(loaded, ["cn", "xx"]);
         let cal = set.get("cn").unwrap();
         assert!(cal.covers(2025) && cal.covers(2027));
         assert!(!cal.is_working_day(date(2027, 1, 1)));
@@ -685,24 +626,6 @@ mod tests {
         assert!(!cal.is_working_day(date(2026, 10, 1)));
         assert!(cal.is_working_day(date(2026, 10, 2)));
         assert!(!cal.is_working_day(date(2025, 10, 2)));
-    }
-
-    #[test]
-    fn load_dir_is_all_or_nothing() {
-        let dir = std::env::temp_dir().join(format!("redress-cal-bad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("a.toml"), "[2027]\nholidays = [\"2027-01-01\"]\n").unwrap();
-        std::fs::write(dir.join("b.toml"), "[2027]\nholidays = [\"2027-13-01\"]\n").unwrap();
-        let mut set = CalendarSet::builtin();
-        let err = set.load_dir(&dir).unwrap_err();
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert!(matches!(err, CalendarError::BadDate { .. }), "{err}");
-        assert!(set.get("a").is_none());
-        assert!(
-            CalendarSet::new()
-                .load_dir(Path::new("/nonexistent/redress"))
-                .is_err()
-        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The complaint record and the actions that move it through its lifecycle.
 //!
-//! [`Complaint::register`] builds a new record; [`Complaint::apply`] performs one action. Both
+//! [`Draft::register`] builds a new record; [`Complaint::apply`] performs one action. Both
 //! are pure: they take the rules (profile, calendar, organisation) and the current time as
 //! arguments and return what happened as an [`Event`] plus any customer messages and
 //! notifications, which the caller stores in the same transaction as the record.
@@ -12,12 +12,15 @@ use uuid::Uuid;
 use crate::calendar::Calendar;
 use crate::classify::{Classification, Dimension, Severity, Taxonomy};
 use crate::deadline::{ClockInput, Deadline, DeadlineCalculator, DueState, PauseInterval};
-use crate::profile::{DueSoon, DuplicateAction};
-use crate::fields::{Email, FieldError, IdNumber, LongText, Money, Narrative, PersonName, Phone, Request, ShortText};
+use crate::fields::{EscalationReason, Email, ExternalRef, FieldError, IdNumber, LongText, Money, Narrative, PersonName, Phone, Request, ShortText};
 use crate::lifecycle::{ActionKind, Status};
-use crate::messages::{MessageKind, OutgoingMessage, Templates};
+use crate::messages::{DecisionFacts, MessageFacts, MessageKind, OutgoingMessage, ResolutionFacts, Templates};
 use crate::org::{Organisation, Role};
-use crate::profile::RuleProfile;
+use crate::profile::{DueSoon, DuplicateAction, RuleProfile};
+
+// The language and the remedies are part of what customer messages say; they live with the
+// messages and are re-exported here, where the record uses them.
+pub use crate::messages::{Language, Remedy};
 
 /// A complaint's stable identifier (a UUID v7, so ids sort by creation time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -143,18 +146,6 @@ impl CustomerType {
     }
 }
 
-/// The language customer messages are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum Language {
-    /// Simplified Chinese.
-    #[default]
-    #[serde(rename = "zh-CN")]
-    ZhCn,
-    /// English.
-    #[serde(rename = "en")]
-    En,
-}
-
 /// The person complaining.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Complainant {
@@ -204,8 +195,14 @@ pub struct Agent {
 pub struct Respondent {
     /// The organisation unit where it arose.
     pub unit: String,
-    /// Staff involved, by name or staff number.
+    /// Staff involved, by name or staff number; at most [`Respondent::MAX_STAFF`].
     pub staff: Vec<ShortText>,
+}
+
+impl Respondent {
+    /// The most staff one complaint may name. A complaint about a whole branch names the branch,
+    /// not its payroll.
+    pub const MAX_STAFF: usize = 50;
 }
 
 /// A regulator's work order for a forwarded complaint.
@@ -261,10 +258,20 @@ pub struct NewComplaint {
     /// A short title.
     pub title: Option<ShortText>,
     /// Reference in an external system (e.g. `cfpb:1234567`), unique.
-    pub external_ref: Option<String>,
+    pub external_ref: Option<ExternalRef>,
 }
 
-/// Checks the cross-field rules of a new complaint that single fields cannot.
+/// The earliest receipt date accepted (1990-01-01T00:00:00Z): nothing older is a complaint the
+/// institution still handles, and an earlier date is a typing or parsing mistake.
+pub const EARLIEST_RECEIVED_AT: Timestamp = Timestamp::constant(631_152_000, 0);
+
+/// How far in the future a receipt time may lie: a day covers clocks of intake systems set to
+/// the wrong time zone, anything beyond is a mistake.
+pub const MAX_RECEIVED_AHEAD: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// Checks the rules of a new complaint that single fields cannot: the regulator's work order
+/// against the channel, the respondent unit against the organisation, the size of the staff
+/// list, and the receipt time against `now`.
 pub fn validate_new(new: &NewComplaint, org: &Organisation, now: Timestamp) -> Result<(), FieldError> {
     if new.channel == Channel::Regulator && new.regulator_order.is_none() {
         return Err(FieldError::new("regulator_order", "a regulator-forwarded complaint needs the work order"));
@@ -275,8 +282,14 @@ pub fn validate_new(new: &NewComplaint, org: &Organisation, now: Timestamp) -> R
     if org.unit(&new.respondent.unit).is_none() {
         return Err(FieldError::new("respondent.unit", format!("unknown organisation unit '{}'", new.respondent.unit)));
     }
-    if new.received_at > now + jiff::SignedDuration::from_mins(5) {
-        return Err(FieldError::new("received_at", "lies in the future"));
+    if new.respondent.staff.len() > Respondent::MAX_STAFF {
+        return Err(FieldError::new("respondent.staff", format!("names at most {} people", Respondent::MAX_STAFF)));
+    }
+    if new.received_at < EARLIEST_RECEIVED_AT {
+        return Err(FieldError::new("received_at", "must not be before 1990-01-01"));
+    }
+    if new.received_at > now.checked_add(MAX_RECEIVED_AHEAD).unwrap_or(now) {
+        return Err(FieldError::new("received_at", "must not be more than a day in the future"));
     }
     Ok(())
 }
@@ -438,20 +451,6 @@ pub struct Resolution {
     pub needs_approval: bool,
 }
 
-/// Remedies open to the customer after a decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Remedy {
-    /// Review (核查) by the institution.
-    Review,
-    /// Mediation.
-    Mediation,
-    /// Arbitration.
-    Arbitration,
-    /// Litigation.
-    Litigation,
-}
-
 /// The decision notice sent to the customer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionNotice {
@@ -606,6 +605,7 @@ pub struct ComplaintRef {
 
 /// One entry of a complaint's append-only history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StoredEvent")]
 pub struct Event {
     /// Complaint.
     pub complaint_id: ComplaintId,
@@ -623,6 +623,54 @@ pub struct Event {
     pub reason: Option<String>,
     /// What changed, as a JSON object.
     pub changes: serde_json::Value,
+}
+
+/// An event as stored, before its action name is read. The history is append-only (the
+/// database refuses to rewrite it), so events written under the names of earlier versions must
+/// still be read.
+#[derive(Deserialize)]
+struct StoredEvent {
+    complaint_id: ComplaintId,
+    action: String,
+    actor: UserRef,
+    at: Timestamp,
+    from_status: Option<Status>,
+    to_status: Status,
+    reason: Option<String>,
+    changes: serde_json::Value,
+}
+
+impl TryFrom<StoredEvent> for Event {
+    type Error = String;
+
+    fn try_from(e: StoredEvent) -> Result<Event, String> {
+        let action = stored_action_kind(&e.action, e.to_status, &e.changes).ok_or_else(|| format!("unknown action '{}' in the history", e.action))?;
+        Ok(Event {
+            complaint_id: e.complaint_id,
+            action,
+            actor: e.actor,
+            at: e.at,
+            from_status: e.from_status,
+            to_status: e.to_status,
+            reason: e.reason,
+            changes: e.changes,
+        })
+    }
+}
+
+/// Reads an action name from the history. Earlier versions wrote one name for actions whose
+/// outcomes are now kinds of their own; the event itself tells which outcome it had: `transfer`
+/// by whether the new owner had a handler, `record_follow_up` by the status it led to, and
+/// `propose_resolution` by whether it led to awaiting approval.
+fn stored_action_kind(name: &str, to: Status, changes: &serde_json::Value) -> Option<ActionKind> {
+    match name {
+        "transfer" if changes["to"]["handler"].is_null() => Some(ActionKind::TransferToDepartment),
+        "transfer" => Some(ActionKind::TransferToHandler),
+        "record_follow_up" if to == Status::Investigating => Some(ActionKind::FollowUpDissatisfied),
+        "record_follow_up" => Some(ActionKind::FollowUpSatisfied),
+        "propose_resolution" if to == Status::AwaitingApproval => Some(ActionKind::ProposeResolutionForApproval),
+        _ => ActionKind::parse(name),
+    }
 }
 
 /// The rules an action is judged by.
@@ -720,7 +768,7 @@ pub enum Action {
         /// The handler.
         handler: UserRef,
     },
-    /// Move to another department (and handler).
+    /// Move to another department, and to a handler there when one is named.
     Transfer {
         /// Target department.
         department: String,
@@ -767,7 +815,7 @@ pub enum Action {
         /// Remedies open.
         remedies: Vec<Remedy>,
     },
-    /// Record the follow-up call.
+    /// Record the follow-up call; satisfaction closes the case, dissatisfaction reopens it.
     RecordFollowUp {
         /// Outcome.
         satisfaction: Satisfaction,
@@ -836,8 +884,8 @@ pub enum Action {
     },
     /// Escalate.
     Escalate {
-        /// Why.
-        reason: String,
+        /// Why; copied into the notifications.
+        reason: EscalationReason,
     },
     /// Scheduler: mark due state.
     MarkDue {
@@ -850,7 +898,7 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ActionError {
-    /// Stable machine-readable code (`invalid_transition`, `forbidden`, …).
+    /// Stable machine-readable code (`invalid_transition`, `maker_checker`, `invalid_field`, …).
     pub code: &'static str,
     /// Human explanation.
     pub message: String,
@@ -940,7 +988,7 @@ impl Draft {
         let mut c = Complaint {
             id: ctx.id,
             number,
-            status: Status::Received,
+            status: Status::INITIAL,
             channel: new.channel,
             regulator_order: new.regulator_order,
             received_at: new.received_at,
@@ -969,7 +1017,7 @@ impl Draft {
             notes: Vec::new(),
             duplicate_of: None,
             merged_into: None,
-            external_ref: new.external_ref,
+            external_ref: new.external_ref.map(|r| r.as_str().to_string()),
             reopen_count: 0,
             end_reason: None,
             version: 0,
@@ -990,29 +1038,29 @@ impl Draft {
             },
             "decide_by": c.deadlines.decide_by,
         })));
-        out.messages.push(rules.templates.render(MessageKind::Acknowledgement, &c, now, &time_zone(rules)));
+        out.messages.push(c.render(MessageKind::Acknowledgement, now, rules));
         // Intake accepts at once and hands over to the routed department (首问负责 ends here).
-        c.status = Status::Accepted;
-        out.events.push(c.event(ActionKind::Accept, &actor, now, Some(Status::Received), None, serde_json::json!({
+        let from = c.advance(ActionKind::Accept);
+        out.events.push(c.event(ActionKind::Accept, &actor, now, Some(from), None, serde_json::json!({
             "owner": { "department": department },
         })));
         if let Some(handler) = ctx.handler {
             c.owner.handler = Some(handler.clone());
-            c.status = Status::Assigned;
-            out.events.push(c.event(ActionKind::Assign, &actor, now, Some(Status::Accepted), Some("least-loaded handler of the routed department".into()), serde_json::json!({
+            let from = c.advance(ActionKind::Assign);
+            out.events.push(c.event(ActionKind::Assign, &actor, now, Some(from), Some("least-loaded handler of the routed department".into()), serde_json::json!({
                 "handler": handler,
             })));
         }
         if let Some(dup) = ctx.duplicate_of {
-            let merge = rules.profile.duplicates.policy == DuplicateAction::Merge;
+            let reason = Some("same complainant and matter within the handling period".to_string());
             c.duplicate_of = Some(dup.clone());
-            if merge {
-                let from = c.status;
-                c.status = Status::Merged;
+            if rules.profile.duplicates.policy == DuplicateAction::Merge {
                 c.merged_into = Some(dup.clone());
-                out.events.push(c.event(ActionKind::MergeInto, &actor, now, Some(from), Some("same complainant and matter within the handling period".into()), serde_json::json!({ "target": dup })));
+                let from = c.advance(ActionKind::MergeInto);
+                out.events.push(c.event(ActionKind::MergeInto, &actor, now, Some(from), reason, serde_json::json!({ "target": dup })));
             } else {
-                out.events.push(c.event(ActionKind::LinkDuplicate, &actor, now, Some(c.status), Some("same complainant and matter within the handling period".into()), serde_json::json!({ "duplicate_of": dup })));
+                let from = c.advance(ActionKind::LinkDuplicate);
+                out.events.push(c.event(ActionKind::LinkDuplicate, &actor, now, Some(from), reason, serde_json::json!({ "duplicate_of": dup })));
             }
         }
         c.version = 1;
@@ -1021,6 +1069,47 @@ impl Draft {
 }
 
 impl Complaint {
+    /// Moves a complaint being registered one step along the lifecycle table and returns the
+    /// status it left. Registration's steps (accept, assign, merge or link) are rows of the
+    /// table from the statuses registration passes through, so a miss is a defect in the table,
+    /// which the tests cover.
+    fn advance(&mut self, kind: ActionKind) -> Status {
+        let from = self.status;
+        self.status = from
+            .allows(kind)
+            .unwrap_or_else(|| panic!("the lifecycle table has no row for registration's step {kind} from {from}"));
+        from
+    }
+
+    /// The facts customer messages tell about this complaint.
+    pub fn message_facts(&self) -> MessageFacts<'_> {
+        MessageFacts {
+            complainant_name: self.complainant.name.as_str(),
+            language: self.complainant.language,
+            recipient: self
+                .complainant
+                .email
+                .as_ref()
+                .map(Email::as_str)
+                .or_else(|| self.complainant.phone.as_ref().map(Phone::as_str)),
+            number: &self.number,
+            received_at: self.received_at,
+            deadline: self.deadlines.decide_by.or(self.deadlines.max_decide_by),
+            resolution: self.resolution.as_ref().map(|r| ResolutionFacts { summary: r.summary.as_str(), amount: r.amount.as_ref() }),
+            decision: self.decision.as_ref().map(|d| DecisionFacts {
+                verification: d.verification.as_str(),
+                basis: d.basis.as_str(),
+                reasons: d.reasons.as_str(),
+                remedies: &d.remedies,
+            }),
+        }
+    }
+
+    /// Renders a customer message about this complaint with the rules' templates and time zone.
+    fn render(&self, kind: MessageKind, now: Timestamp, rules: Rules<'_>) -> OutgoingMessage {
+        rules.templates.render(kind, &self.message_facts(), now, &time_zone(rules))
+    }
+
     fn event(
         &self,
         action: ActionKind,
@@ -1099,28 +1188,21 @@ impl Complaint {
         }
     }
 
-    fn require_role(actor: &Actor, allowed: &[Role], what: &str) -> Result<(), ActionError> {
-        if allowed.contains(&actor.role) {
-            Ok(())
-        } else {
-            Err(ActionError::new(
-                "forbidden",
-                format!("{what} needs one of the roles {}", allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")),
-            ))
-        }
-    }
-
     /// Performs one action. On success the record is updated (version bumped) and the outcome
     /// lists what to store with it; on error nothing changed.
+    ///
+    /// The action's kind ([`action_kind`]) is looked up in the lifecycle table
+    /// ([`Status::allows`]), whose answer is the resulting status; an action the table does not
+    /// list from the current status is refused with `invalid_transition`. Who may perform an
+    /// action is not decided here but by the caller's permission table; the rules of the record
+    /// itself are (the maker of a resolution or an extension request cannot also approve it,
+    /// amounts, the profile's reasons).
     pub fn apply(&mut self, action: Action, actor: &Actor, now: Timestamp, rules: Rules<'_>) -> Result<Outcome, ActionError> {
-        if !actor.role.can_write() {
-            return Err(ActionError::new("forbidden", "this role is read-only"));
-        }
-        let kind = action_kind(&action);
-        let Some(mut to) = self.status.allows(kind) else {
+        let kind = action_kind(&action, rules.profile);
+        let Some(to) = self.status.allows(kind) else {
             return Err(ActionError::new(
                 "invalid_transition",
-                format!("cannot {} a complaint that is {}", kind.as_str().replace('_', " "), self.status),
+                format!("cannot {} a complaint that is {}", kind.describe(), self.status),
             ));
         };
         let mut next = self.clone();
@@ -1129,14 +1211,11 @@ impl Complaint {
         let mut out = Outcome::default();
         let mut reason: Option<String> = None;
         let changes: serde_json::Value;
-        const MANAGERS: &[Role] = &[Role::DepartmentHead, Role::Supervisor, Role::Admin];
-        const WORKERS: &[Role] = &[Role::Handler, Role::DepartmentHead, Role::Supervisor, Role::Admin];
         match action {
             Action::Accept => {
                 changes = serde_json::json!({});
             }
             Action::Decline { reason: code, note } => {
-                Self::require_role(actor, &[Role::IntakeAgent, Role::DepartmentHead, Role::Supervisor, Role::Admin], "declining")?;
                 if rules.profile.decline_reason(&code).is_none() {
                     return Err(ActionError::field("invalid_reason", "reason", format!("the profile '{}' does not allow the decline reason '{code}'", rules.profile.id)));
                 }
@@ -1145,27 +1224,22 @@ impl Complaint {
                 changes = serde_json::json!({ "note": note });
             }
             Action::Assign { handler } => {
-                Self::require_role(actor, MANAGERS, "assigning")?;
                 next.owner.handler = Some(handler.clone());
                 changes = serde_json::json!({ "handler": handler });
             }
             Action::Transfer { department, handler, reason: why } => {
-                Self::require_role(actor, WORKERS, "transferring")?;
                 if rules.org.department(&department).is_none() {
                     return Err(ActionError::field("unknown_department", "department", format!("unknown department '{department}'")));
                 }
                 let previous = next.owner.clone();
                 next.owner = Owner { department, handler };
-                to = if next.owner.handler.is_some() && from == Status::Accepted { Status::Assigned } else if next.owner.handler.is_none() && from == Status::Assigned { Status::Accepted } else { to };
                 reason = Some(why.to_string());
                 changes = serde_json::json!({ "from": previous, "to": next.owner });
             }
             Action::StartInvestigation => {
-                Self::require_role(actor, WORKERS, "investigating")?;
                 changes = serde_json::json!({});
             }
             Action::Pause { reason: code, note } => {
-                Self::require_role(actor, WORKERS, "pausing the clock")?;
                 if rules.profile.pause_reason(&code).is_none() {
                     return Err(ActionError::field("invalid_reason", "reason", format!("the profile '{}' does not allow pausing for '{code}'", rules.profile.id)));
                 }
@@ -1174,27 +1248,24 @@ impl Complaint {
                 changes = serde_json::json!({ "note": note });
             }
             Action::Resume => {
-                Self::require_role(actor, WORKERS, "resuming the clock")?;
                 if let Some(p) = next.clock.pauses.last_mut() {
                     p.until = Some(now);
                 }
                 changes = serde_json::json!({});
             }
             Action::ProposeResolution { kind: rkind, amount, summary } => {
-                Self::require_role(actor, WORKERS, "proposing a resolution")?;
-                let needs_approval = amount.as_ref().is_some_and(|m| rules.profile.compensation_approval_threshold.requires_second_approval(m.amount, m.currency.as_str()));
                 if matches!(rkind, ResolutionKind::Refund | ResolutionKind::Compensation | ResolutionKind::FeeWaiver) && amount.is_none() {
                     return Err(ActionError::field("missing_field", "amount", "a refund, compensation or waiver needs an amount"));
                 }
+                // The kind already says whether the amount needs a second person (see `action_kind`).
+                let needs_approval = kind == ActionKind::ProposeResolutionForApproval;
                 next.resolution = Some(Resolution { kind: rkind, amount, summary, proposed_by: who.clone(), proposed_at: now, approved_by: None, needs_approval });
                 if needs_approval {
-                    to = Status::AwaitingApproval;
                     out.notifications.push(Notification { role: Role::Supervisor, department: None, complaint_id: self.id, message: format!("{}: a resolution above the approval threshold waits for a second person", self.number) });
                 }
                 changes = serde_json::json!({ "resolution": next.resolution });
             }
             Action::ApproveResolution => {
-                Self::require_role(actor, MANAGERS, "approving a resolution")?;
                 let res = next.resolution.as_mut().ok_or_else(|| ActionError::new("invalid_transition", "there is no resolution to approve"))?;
                 if res.proposed_by.id == actor.id {
                     return Err(ActionError::new("maker_checker", "the person who proposed a resolution cannot approve it"));
@@ -1203,26 +1274,27 @@ impl Complaint {
                 changes = serde_json::json!({ "approved_by": who });
             }
             Action::RejectResolution { reason: why } => {
-                Self::require_role(actor, MANAGERS, "sending a resolution back")?;
                 reason = Some(why.to_string());
                 changes = serde_json::json!({ "resolution": next.resolution.take() });
             }
             Action::Decide { verification, basis, reasons, remedies } => {
-                Self::require_role(actor, WORKERS, "deciding")?;
                 let res = next.resolution.as_ref().ok_or_else(|| ActionError::new("invalid_transition", "propose a resolution before deciding"))?;
                 if res.needs_approval && res.approved_by.is_none() {
                     return Err(ActionError::new("approval_required", "the resolution needs a second person's approval first"));
+                }
+                // Each remedy is named once: the list is copied into the customer's notice.
+                if remedies.iter().enumerate().any(|(i, r)| remedies[..i].contains(r)) {
+                    return Err(ActionError::field("invalid_field", "remedies", "names a remedy more than once"));
                 }
                 next.decision = Some(DecisionNotice { verification, basis, reasons, remedies, decided_at: now, decided_by: who.clone() });
                 next.deadlines.follow_up_by = calculator(rules).follow_up(now).ok().flatten().map(|d| d.ends_at);
                 changes = serde_json::json!({ "decision": next.decision });
             }
             Action::RecordFollowUp { satisfaction, comments } => {
-                Self::require_role(actor, &[Role::Handler, Role::DepartmentHead, Role::Supervisor, Role::Admin, Role::IntakeAgent], "recording a follow-up")?;
                 next.follow_up = Some(FollowUp { satisfaction, comments, by: who.clone(), at: now });
-                // Dissatisfaction reopens and escalates; the rest closes the case.
-                if satisfaction == Satisfaction::Dissatisfied {
-                    to = Status::Investigating;
+                // Dissatisfaction reopens and escalates (the table sends it back to
+                // investigation); the rest closes the case.
+                if kind == ActionKind::FollowUpDissatisfied {
                     next.reopen_count += 1;
                     next.priority = next.priority.raised();
                     next.decision = None;
@@ -1230,17 +1302,13 @@ impl Complaint {
                     next.clock = ClockState { started_at: now, pauses: Vec::new(), extensions_granted: 0, pending_extension: None };
                     out.notifications.push(Notification { role: Role::DepartmentHead, department: Some(next.owner.department.clone()), complaint_id: self.id, message: format!("{}: the customer is dissatisfied after the decision; reopened", self.number) });
                     out.notifications.push(Notification { role: Role::Supervisor, department: None, complaint_id: self.id, message: format!("{}: dissatisfied follow-up, reopened and escalated", self.number) });
-                } else {
-                    to = Status::Closed;
                 }
                 changes = serde_json::json!({ "follow_up": next.follow_up });
             }
             Action::Close => {
-                Self::require_role(actor, WORKERS, "closing")?;
                 changes = serde_json::json!({});
             }
             Action::Reopen { reason: why } => {
-                Self::require_role(actor, WORKERS, "reopening")?;
                 next.reopen_count += 1;
                 next.decision = None;
                 next.resolution = None;
@@ -1264,11 +1332,9 @@ impl Complaint {
                 changes = serde_json::json!({ "owner": next.owner });
             }
             Action::Archive => {
-                Self::require_role(actor, &[Role::Supervisor, Role::Admin, Role::DepartmentHead], "archiving")?;
                 changes = serde_json::json!({});
             }
             Action::MergeInto { target } => {
-                Self::require_role(actor, WORKERS, "merging")?;
                 if target.id == self.id {
                     return Err(ActionError::field("invalid_target", "target", "a complaint cannot be merged into itself"));
                 }
@@ -1281,7 +1347,6 @@ impl Complaint {
                 changes = serde_json::json!({});
             }
             Action::RequestExtension { reason: why } => {
-                Self::require_role(actor, WORKERS, "requesting an extension")?;
                 if next.clock.pending_extension.is_some() {
                     return Err(ActionError::new("extension_pending", "an extension request already waits for approval"));
                 }
@@ -1299,35 +1364,31 @@ impl Complaint {
                     next.clock.extensions_granted += 1;
                     if step.notify_customer {
                         next.recompute_deadlines(rules);
-                        out.messages.push(rules.templates.render(MessageKind::Extension, &next, now, &time_zone(rules)));
+                        out.messages.push(next.render(MessageKind::Extension, now, rules));
                     }
                     changes = serde_json::json!({ "granted": true, "extensions_granted": next.clock.extensions_granted });
                 }
             }
             Action::DecideExtension { approve, note } => {
-                Self::require_role(actor, MANAGERS, "deciding an extension")?;
                 let pending = next.clock.pending_extension.take().ok_or_else(|| ActionError::new("invalid_transition", "no extension request waits for approval"))?;
                 if pending.requested_by.id == actor.id {
                     return Err(ActionError::new("maker_checker", "the person who asked for an extension cannot approve it"));
-                }
-                if approve && pending.needs_superior && actor.role == Role::DepartmentHead {
-                    let superior = rules.org.superior_department(&next.owner.department).code.clone();
-                    if actor.department.as_deref() != Some(superior.as_str()) {
-                        return Err(ActionError::new("forbidden", format!("this extension needs approval at a superior level ({superior}) or by a supervisor")));
-                    }
                 }
                 if approve {
                     let step = extension_step(rules, &next).ok_or_else(|| ActionError::new("no_extension_left", "the profile allows no further extension"))?;
                     next.clock.extensions_granted += 1;
                     if step.notify_customer {
                         next.recompute_deadlines(rules);
-                        out.messages.push(rules.templates.render(MessageKind::Extension, &next, now, &time_zone(rules)));
+                        out.messages.push(next.render(MessageKind::Extension, now, rules));
                     }
                 }
                 reason = note.map(|n| n.to_string());
                 changes = serde_json::json!({ "approved": approve, "extensions_granted": next.clock.extensions_granted });
             }
             Action::NewFacts { description } => {
+                if next.notes.len() >= MAX_NOTES_PER_COMPLAINT {
+                    return Err(ActionError::new("too_many_notes", "this complaint has the most notes allowed"));
+                }
                 if rules.profile.restart_on_new_facts {
                     next.clock = ClockState { started_at: now, pauses: Vec::new(), extensions_granted: 0, pending_extension: None };
                 }
@@ -1336,6 +1397,9 @@ impl Complaint {
                 changes = serde_json::json!({ "clock_restarted": rules.profile.restart_on_new_facts });
             }
             Action::AddNote { text, customer_contact } => {
+                if next.notes.len() >= MAX_NOTES_PER_COMPLAINT {
+                    return Err(ActionError::new("too_many_notes", "this complaint has the most notes allowed"));
+                }
                 next.notes.push(Note { text: text.clone(), by: who.clone(), at: now, customer_contact });
                 changes = serde_json::json!({ "text": text, "customer_contact": customer_contact });
             }
@@ -1349,7 +1413,6 @@ impl Complaint {
                 changes = serde_json::json!({ "attachment": attachment });
             }
             Action::CorrectClassification { dimension, code } => {
-                Self::require_role(actor, WORKERS, "correcting a classification")?;
                 let dim: Dimension = serde_json::from_value(serde_json::Value::String(dimension.clone())).map_err(|_| {
                     ActionError::field("invalid_label", "dimension", format!("unknown dimension '{dimension}'; one of channel, business_type, cause, insurance_line, cfpb_product"))
                 })?;
@@ -1368,13 +1431,13 @@ impl Complaint {
                     out.notifications.push(Notification { role: Role::DepartmentHead, department: Some(superior), complaint_id: self.id, message: format!("{}: {why} (escalated from {})", self.number, next.owner.department) });
                 }
                 out.notifications.push(Notification { role: Role::Supervisor, department: None, complaint_id: self.id, message: format!("{}: {why}", self.number) });
-                reason = Some(why);
+                reason = Some(why.to_string());
                 changes = serde_json::json!({ "priority": next.priority });
             }
             Action::MarkDue { state } => {
                 // The follow-up call is announced to the customer when it becomes due.
                 if next.status == Status::Decided && state == DueState::DueSoon && next.follow_up.is_none() {
-                    out.messages.push(rules.templates.render(MessageKind::FollowUp, &next, now, &time_zone(rules)));
+                    out.messages.push(next.render(MessageKind::FollowUp, now, rules));
                 }
                 next.due_state = state;
                 changes = serde_json::json!({ "due_state": state });
@@ -1388,7 +1451,7 @@ impl Complaint {
             next.due_state = DueState::OnTime;
         }
         if kind == ActionKind::Decide {
-            out.messages.push(rules.templates.render(MessageKind::Decision, &next, now, &time_zone(rules)));
+            out.messages.push(next.render(MessageKind::Decision, now, rules));
         }
         next.version += 1;
         next.updated_at = now;
@@ -1399,27 +1462,50 @@ impl Complaint {
     }
 }
 
+/// The most notes (including new facts) one complaint may carry. Every save rewrites the whole
+/// record, so an endless case file would slow every later action on it; real files stay far
+/// below this.
+pub const MAX_NOTES_PER_COMPLAINT: usize = 2_000;
+
 /// The next extension step the profile offers a complaint, if any.
 fn extension_step(rules: Rules<'_>, c: &Complaint) -> Option<crate::profile::ExtensionStep> {
     let business_type = c.classification.business_type.as_ref().map(|l| l.code.as_str());
     rules.profile.rules_for(business_type).extensions.get(c.clock.extensions_granted as usize).cloned()
 }
 
-/// The kind of an action.
-pub fn action_kind(action: &Action) -> ActionKind {
+/// Whether a resolution paying `amount` needs a second person's approval under `profile`.
+fn resolution_needs_approval(amount: Option<&Money>, profile: &RuleProfile) -> bool {
+    amount.is_some_and(|m| profile.compensation_approval_threshold.requires_second_approval(m.amount, m.currency.as_str()))
+}
+
+/// The kind of an action: what the action is together with the outcome the lifecycle gives
+/// it, so that [`Status::allows`] alone says which status it leads to.
+///
+/// Where one action can end in two statuses, the action's content decides the kind: a transfer
+/// naming a handler is [`ActionKind::TransferToHandler`], one naming only a department
+/// [`ActionKind::TransferToDepartment`]; a proposal whose amount the profile puts above its
+/// approval threshold (or in another currency) is [`ActionKind::ProposeResolutionForApproval`];
+/// a dissatisfied follow-up is [`ActionKind::FollowUpDissatisfied`], a satisfied or basically
+/// satisfied one [`ActionKind::FollowUpSatisfied`]. The profile is the one the complaint is
+/// handled under. Permission checks use the same kind, so they see what [`Complaint::apply`]
+/// will do.
+pub fn action_kind(action: &Action, profile: &RuleProfile) -> ActionKind {
     match action {
         Action::Accept => ActionKind::Accept,
         Action::Decline { .. } => ActionKind::Decline,
         Action::Assign { .. } => ActionKind::Assign,
-        Action::Transfer { .. } => ActionKind::Transfer,
+        Action::Transfer { handler: Some(_), .. } => ActionKind::TransferToHandler,
+        Action::Transfer { handler: None, .. } => ActionKind::TransferToDepartment,
         Action::StartInvestigation => ActionKind::StartInvestigation,
         Action::Pause { .. } => ActionKind::Pause,
         Action::Resume => ActionKind::Resume,
+        Action::ProposeResolution { amount, .. } if resolution_needs_approval(amount.as_ref(), profile) => ActionKind::ProposeResolutionForApproval,
         Action::ProposeResolution { .. } => ActionKind::ProposeResolution,
         Action::ApproveResolution => ActionKind::ApproveResolution,
         Action::RejectResolution { .. } => ActionKind::RejectResolution,
         Action::Decide { .. } => ActionKind::Decide,
-        Action::RecordFollowUp { .. } => ActionKind::RecordFollowUp,
+        Action::RecordFollowUp { satisfaction: Satisfaction::Dissatisfied, .. } => ActionKind::FollowUpDissatisfied,
+        Action::RecordFollowUp { satisfaction: Satisfaction::Satisfied | Satisfaction::BasicallySatisfied, .. } => ActionKind::FollowUpSatisfied,
         Action::Close => ActionKind::Close,
         Action::Reopen { .. } => ActionKind::Reopen,
         Action::RequestReview { .. } => ActionKind::RequestReview,
@@ -1436,3 +1522,6 @@ pub fn action_kind(action: &Action) -> ActionKind {
         Action::MarkDue { .. } => ActionKind::MarkDue,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -112,7 +112,18 @@ impl Status {
         matches!(self, Status::Declined | Status::Archived | Status::Merged | Status::Withdrawn)
     }
 
-    /// The transitions the lifecycle allows from this status for an action.
+    /// The status a newly registered complaint starts in; [`ActionKind::Register`] creates it
+    /// here, and every later step goes through [`Status::allows`].
+    pub const INITIAL: Status = Status::Received;
+
+    /// The status an action of this kind leads to from this status, or `None` when the
+    /// lifecycle does not allow it.
+    ///
+    /// This table is the only place that says where an action leads. Where one action can end
+    /// in two different statuses (a transfer with or without a named handler, a proposal that
+    /// needs approval, a satisfied or dissatisfied follow-up), each outcome is a kind of its own,
+    /// chosen from the action before the table is consulted
+    /// ([`crate::complaint::action_kind`]).
     pub fn allows(self, action: ActionKind) -> Option<Status> {
         use ActionKind as A;
         use Status as S;
@@ -121,16 +132,23 @@ impl Status {
             (S::Received | S::Accepted | S::Assigned, A::Decline) => S::Declined,
             (S::Accepted, A::Assign) => S::Assigned,
             (S::Assigned | S::Investigating | S::Waiting | S::UnderReview, A::Assign) => self,
-            (S::Accepted | S::Assigned | S::Investigating | S::Waiting | S::UnderReview, A::Transfer) => self,
+            // A named handler in the new department takes it over at once; a transfer to a
+            // department alone waits there for assignment. Work already under way keeps its status.
+            (S::Accepted, A::TransferToHandler) => S::Assigned,
+            (S::Assigned | S::Investigating | S::Waiting | S::UnderReview, A::TransferToHandler) => self,
+            (S::Accepted | S::Assigned, A::TransferToDepartment) => S::Accepted,
+            (S::Investigating | S::Waiting | S::UnderReview, A::TransferToDepartment) => self,
             (S::Assigned, A::StartInvestigation) => S::Investigating,
             (S::Investigating | S::UnderReview, A::Pause) => S::Waiting,
             (S::Waiting, A::Resume) => S::Investigating,
             (S::Investigating | S::UnderReview, A::ProposeResolution) => S::ResolutionProposed,
-            (S::ResolutionProposed, A::RequestApproval) => S::AwaitingApproval,
+            (S::Investigating | S::UnderReview, A::ProposeResolutionForApproval) => S::AwaitingApproval,
             (S::AwaitingApproval, A::ApproveResolution) => S::ResolutionProposed,
             (S::AwaitingApproval | S::ResolutionProposed, A::RejectResolution) => S::Investigating,
             (S::ResolutionProposed, A::Decide) => S::Decided,
-            (S::Decided, A::RecordFollowUp) => S::Decided,
+            // Satisfaction closes the case; dissatisfaction reopens it for investigation.
+            (S::Decided, A::FollowUpSatisfied) => S::Closed,
+            (S::Decided, A::FollowUpDissatisfied) => S::Investigating,
             (S::Decided, A::Close) => S::Closed,
             (S::Decided | S::Closed, A::Reopen) => S::Investigating,
             (S::Decided | S::Closed, A::RequestReview) => S::UnderReview,
@@ -140,6 +158,7 @@ impl Status {
             (s, A::RequestExtension | A::DecideExtension | A::NewFacts) if s.is_being_handled() && s != S::Waiting => s,
             (s, A::AddNote | A::Attach | A::CorrectClassification | A::Escalate | A::MarkDue) if !s.is_final() => s,
             (s, A::LinkDuplicate) if s.is_open() => s,
+            // Registering creates a complaint (in `Status::INITIAL`); it never applies to one.
             _ => return None,
         };
         Some(next)
@@ -152,7 +171,12 @@ impl fmt::Display for Status {
     }
 }
 
-/// The kinds of action on a complaint; each becomes one history event.
+/// The kinds of action on a complaint; each becomes one history event, stored under its wire
+/// name (`as_str`, the same as its serde name).
+///
+/// A kind names an action together with the outcome the lifecycle gives it, so that
+/// [`Status::allows`] alone decides the resulting status: one action that can end in two
+/// statuses is two kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
@@ -164,26 +188,32 @@ pub enum ActionKind {
     Decline,
     /// Given to a handler.
     Assign,
-    /// Moved to another department or handler, with a reason.
-    Transfer,
+    /// Moved to another department and a named handler there, with a reason.
+    TransferToHandler,
+    /// Moved to another department without a handler, with a reason; it waits there for
+    /// assignment.
+    TransferToDepartment,
     /// Investigation started.
     StartInvestigation,
     /// Clock paused.
     Pause,
     /// Clock resumed.
     Resume,
-    /// A resolution proposed.
+    /// A resolution proposed that the proposer may carry out without a second person.
     ProposeResolution,
-    /// The proposal sent for a second person's approval.
-    RequestApproval,
+    /// A resolution proposed that needs a second person's approval (its amount is above the
+    /// profile's approval threshold or in another currency): maker-checker.
+    ProposeResolutionForApproval,
     /// The second person approved.
     ApproveResolution,
     /// The proposal was sent back.
     RejectResolution,
     /// Decided and the customer notified.
     Decide,
-    /// Follow-up outcome recorded.
-    RecordFollowUp,
+    /// Follow-up recorded: the customer is satisfied or basically satisfied; the case closes.
+    FollowUpSatisfied,
+    /// Follow-up recorded: the customer is dissatisfied; the case reopens and is escalated.
+    FollowUpDissatisfied,
     /// Closed.
     Close,
     /// Reopened (dissatisfaction, new issue).
@@ -217,23 +247,60 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
-    /// The wire name.
+    /// Every kind, for exhaustive checks and documentation.
+    pub const ALL: [ActionKind; 31] = [
+        ActionKind::Register,
+        ActionKind::Accept,
+        ActionKind::Decline,
+        ActionKind::Assign,
+        ActionKind::TransferToHandler,
+        ActionKind::TransferToDepartment,
+        ActionKind::StartInvestigation,
+        ActionKind::Pause,
+        ActionKind::Resume,
+        ActionKind::ProposeResolution,
+        ActionKind::ProposeResolutionForApproval,
+        ActionKind::ApproveResolution,
+        ActionKind::RejectResolution,
+        ActionKind::Decide,
+        ActionKind::FollowUpSatisfied,
+        ActionKind::FollowUpDissatisfied,
+        ActionKind::Close,
+        ActionKind::Reopen,
+        ActionKind::RequestReview,
+        ActionKind::Archive,
+        ActionKind::MergeInto,
+        ActionKind::Withdraw,
+        ActionKind::RequestExtension,
+        ActionKind::DecideExtension,
+        ActionKind::NewFacts,
+        ActionKind::AddNote,
+        ActionKind::Attach,
+        ActionKind::CorrectClassification,
+        ActionKind::Escalate,
+        ActionKind::MarkDue,
+        ActionKind::LinkDuplicate,
+    ];
+
+    /// The wire name, as stored in the history.
     pub fn as_str(self) -> &'static str {
         match self {
             ActionKind::Register => "register",
             ActionKind::Accept => "accept",
             ActionKind::Decline => "decline",
             ActionKind::Assign => "assign",
-            ActionKind::Transfer => "transfer",
+            ActionKind::TransferToHandler => "transfer_to_handler",
+            ActionKind::TransferToDepartment => "transfer_to_department",
             ActionKind::StartInvestigation => "start_investigation",
             ActionKind::Pause => "pause",
             ActionKind::Resume => "resume",
             ActionKind::ProposeResolution => "propose_resolution",
-            ActionKind::RequestApproval => "request_approval",
+            ActionKind::ProposeResolutionForApproval => "propose_resolution_for_approval",
             ActionKind::ApproveResolution => "approve_resolution",
             ActionKind::RejectResolution => "reject_resolution",
             ActionKind::Decide => "decide",
-            ActionKind::RecordFollowUp => "record_follow_up",
+            ActionKind::FollowUpSatisfied => "follow_up_satisfied",
+            ActionKind::FollowUpDissatisfied => "follow_up_dissatisfied",
             ActionKind::Close => "close",
             ActionKind::Reopen => "reopen",
             ActionKind::RequestReview => "request_review",
@@ -250,6 +317,54 @@ impl ActionKind {
             ActionKind::MarkDue => "mark_due",
             ActionKind::LinkDuplicate => "link_duplicate",
         }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(value: &str) -> Option<ActionKind> {
+        ActionKind::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    /// What the action does, as a verb phrase for messages ("cannot … a complaint that is …").
+    pub fn describe(self) -> &'static str {
+        match self {
+            ActionKind::Register => "register",
+            ActionKind::Accept => "accept",
+            ActionKind::Decline => "decline",
+            ActionKind::Assign => "assign",
+            ActionKind::TransferToHandler => "transfer to a handler",
+            ActionKind::TransferToDepartment => "transfer to a department",
+            ActionKind::StartInvestigation => "start investigating",
+            ActionKind::Pause => "pause",
+            ActionKind::Resume => "resume",
+            ActionKind::ProposeResolution => "propose a resolution for",
+            ActionKind::ProposeResolutionForApproval => "propose a resolution needing approval for",
+            ActionKind::ApproveResolution => "approve the resolution of",
+            ActionKind::RejectResolution => "send back the resolution of",
+            ActionKind::Decide => "decide",
+            ActionKind::FollowUpSatisfied => "record a satisfied follow-up on",
+            ActionKind::FollowUpDissatisfied => "record a dissatisfied follow-up on",
+            ActionKind::Close => "close",
+            ActionKind::Reopen => "reopen",
+            ActionKind::RequestReview => "request a review of",
+            ActionKind::Archive => "archive",
+            ActionKind::MergeInto => "merge",
+            ActionKind::Withdraw => "withdraw",
+            ActionKind::RequestExtension => "request an extension for",
+            ActionKind::DecideExtension => "decide an extension of",
+            ActionKind::NewFacts => "add new facts to",
+            ActionKind::AddNote => "add a note to",
+            ActionKind::Attach => "attach a file to",
+            ActionKind::CorrectClassification => "correct the classification of",
+            ActionKind::Escalate => "escalate",
+            ActionKind::MarkDue => "mark the due state of",
+            ActionKind::LinkDuplicate => "link a duplicate to",
+        }
+    }
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -292,6 +407,30 @@ mod tests {
     fn every_status_round_trips_its_name() {
         for s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn every_action_kind_round_trips_its_name_and_serde_agrees() {
+        for k in ActionKind::ALL {
+            assert_eq!(ActionKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::Value::String(k.as_str().into()));
+        }
+    }
+
+    #[test]
+    fn nothing_applies_registration_to_an_existing_complaint() {
+        for s in Status::ALL {
+            assert_eq!(s.allows(ActionKind::Register), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn final_statuses_allow_nothing() {
+        for s in Status::ALL.into_iter().filter(|s| s.is_final()) {
+            for k in ActionKind::ALL {
+                assert_eq!(s.allows(k), None, "{s} allows {k}");
+            }
         }
     }
 }

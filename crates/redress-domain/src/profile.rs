@@ -3,12 +3,12 @@
 //! A rule profile holds everything jurisdiction-specific about handling a complaint: deadlines
 //! and their day basis, extension steps and who approves them, what pauses the clock, why a
 //! complaint may be declined, review windows, duplicate handling and approval thresholds. The
-//! shipped profiles live in `data/profiles/*.toml`; a deployment can replace or add profiles from
-//! a directory ([`ProfileSet::load_dir`]). Unknown fields are rejected so that a typo in an
+//! shipped profiles live in `data/profiles/*.toml`; a deployment can replace or add profiles with
+//! its own files, which the program reads and hands over as text
+//! ([`crate::rulebook::RuleBook::load`]). Unknown fields are rejected so that a typo in an
 //! override file is an error instead of a silently ignored rule.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -292,25 +292,6 @@ pub enum ProfileError {
         id: String,
         /// Every problem found.
         problems: Vec<String>,
-    },
-    /// Two files in one directory define the same profile id.
-    #[error("rule profile id {id:?} is defined in both {first} and {second}")]
-    DuplicateId {
-        /// Profile id.
-        id: String,
-        /// First file.
-        first: PathBuf,
-        /// Second file.
-        second: PathBuf,
-    },
-    /// A profile file or directory could not be read.
-    #[error("cannot read rule profile {path}: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
     },
 }
 
@@ -603,48 +584,6 @@ impl ProfileSet {
         self.profiles.insert(profile.id.clone(), profile);
     }
 
-    /// Loads every `*.toml` file in `dir` as a rule profile. A profile whose `id` matches an
-    /// existing one replaces it as a whole; a new id is added.
-    ///
-    /// All files are parsed before anything is replaced, so on error the set is unchanged.
-    /// Validation needs the calendars; call [`ProfileSet::validate_all`] afterwards.
-    /// Returns the ids loaded, in file-name order.
-    pub fn load_dir(&mut self, dir: &Path) -> Result<Vec<String>, ProfileError> {
-        let io_error = |source| ProfileError::Io {
-            path: dir.to_path_buf(),
-            source,
-        };
-        let mut paths = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(io_error)? {
-            let path = entry.map_err(io_error)?.path();
-            if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() {
-                paths.push(path);
-            }
-        }
-        paths.sort();
-        let mut parsed: Vec<(PathBuf, RuleProfile)> = Vec::with_capacity(paths.len());
-        for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(|source| ProfileError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let profile = RuleProfile::parse_toml(&path.display().to_string(), &text)?;
-            if let Some((first, _)) = parsed.iter().find(|(_, p)| p.id == profile.id) {
-                return Err(ProfileError::DuplicateId {
-                    id: profile.id,
-                    first: first.clone(),
-                    second: path,
-                });
-            }
-            parsed.push((path, profile));
-        }
-        let ids = parsed.iter().map(|(_, p)| p.id.clone()).collect();
-        for (_, profile) in parsed {
-            self.insert(profile);
-        }
-        Ok(ids)
-    }
-
     /// Validates every profile against the calendars.
     pub fn validate_all(&self, calendars: &CalendarSet) -> Result<(), ProfileError> {
         self.profiles
@@ -867,52 +806,5 @@ mod tests {
         copy.id = "again".into();
         p.product_overrides.push(copy);
         assert!(p.validate(&CalendarSet::builtin()).is_err());
-    }
-
-    #[test]
-    fn load_dir_replaces_and_adds() {
-        let dir = std::env::temp_dir().join(format!("redress-profiles-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let replaced = include_str!("../../../data/profiles/cn-nfra.toml")
-            .replace("amount = \"5000\"", "amount = \"20000\"");
-        std::fs::write(dir.join("my-bank.toml"), replaced).unwrap();
-        let added = include_str!("../../../data/profiles/cn-nfra.toml")
-            .replace("id = \"cn-nfra\"", "id = \"cn-cbrc-2012\"")
-            .replace(
-                "days = 15\nbasis = \"calendar\"",
-                "days = 15\nbasis = \"working\"",
-            );
-        std::fs::write(dir.join("old.toml"), added).unwrap();
-
-        let mut set = ProfileSet::builtin();
-        let loaded = set.load_dir(&dir).unwrap();
-        assert_eq!(loaded, ["cn-nfra", "cn-cbrc-2012"]);
-        assert_eq!(
-            set.get("cn-nfra")
-                .unwrap()
-                .compensation_approval_threshold
-                .amount,
-            Decimal::from(20000)
-        );
-        assert_eq!(
-            set.get("cn-cbrc-2012").unwrap().decision.basis,
-            DayBasis::Working
-        );
-        assert!(set.get("us-cfpb").is_some());
-        set.validate_all(&CalendarSet::builtin()).unwrap();
-
-        std::fs::write(
-            dir.join("zz.toml"),
-            include_str!("../../../data/profiles/us-cfpb.toml"),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("zzz.toml"),
-            include_str!("../../../data/profiles/us-cfpb.toml"),
-        )
-        .unwrap();
-        let err = ProfileSet::builtin().load_dir(&dir).unwrap_err();
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert!(matches!(err, ProfileError::DuplicateId { .. }), "{err}");
     }
 }

@@ -6,8 +6,6 @@
 //! that row and reading carries on; only problems that make the whole file
 //! unusable are an [`ImportError`].
 
-#![warn(missing_docs)]
-
 mod date;
 mod error;
 mod header;

@@ -1,3 +1,8 @@
+//! Reading CFPB exports: the official header and a re-export with other column spellings, CRLF
+//! and day-first dates, byte order marks, invalid UTF-8, malformed rows, line numbers and read
+//! failures, each problem confined to its row unless it makes the whole file unusable; plus the
+//! real April 2023 sample when the shared data folder is present.
+
 use std::io::{self, Cursor, Read};
 use std::path::Path;
 

@@ -1,53 +1,35 @@
-//! The HTTP JSON API of Redress. This crate alone knows HTTP: handlers turn wire types into
-//! domain values, call the domain and the store, and turn results and errors into JSON.
+//! The HTTP JSON API of Redress. This crate alone knows HTTP: each handler reads a request,
+//! calls one use case of `redress_app` and writes the result, or the error, as JSON.
 
 pub mod auth;
 pub mod error;
+mod extract;
 mod handlers;
-pub use handlers::{complaint_view, load_visible};
-pub mod intelligence;
-pub mod service;
 pub mod text_api;
-pub mod json;
-pub mod scheduler;
-pub mod wire;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::routing::{get, post};
-use redress_domain::clock::Clock;
-use redress_domain::rulebook::RuleBook;
-use redress_store::Store;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-/// Shared state of every request.
-#[derive(Clone)]
-pub struct AppState {
-    /// The store.
-    pub store: Arc<dyn Store>,
-    /// The rules.
-    pub rules: Arc<RuleBook>,
-    /// The clock.
-    pub clock: Arc<dyn Clock>,
-    /// Token cache.
-    pub tokens: Arc<auth::TokenCache>,
-    /// The text analyser with the active models.
-    pub insight: Arc<intelligence::InsightCell>,
-}
-
-impl AppState {
-    /// New state.
-    pub fn new(store: Arc<dyn Store>, rules: Arc<RuleBook>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, rules, clock, tokens: Arc::new(auth::TokenCache::default()), insight: Arc::new(intelligence::InsightCell::default()) }
-    }
-}
+/// The state every request shares: the application of use cases.
+pub type AppState = redress_app::App;
 
 /// Largest request body accepted (JSON). Larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Every answer may carry personal data: no cache keeps it, and no browser guesses its type.
+async fn private_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
 
 /// The API's routes.
 pub fn router(state: AppState) -> Router {
@@ -76,13 +58,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users", get(handlers::users))
         .route("/api/v1/profiles/{id}", get(handlers::profile))
         .fallback(handlers::no_route)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(private_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 /// Serves the API on a bound listener until the future `shutdown` completes.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let app = router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

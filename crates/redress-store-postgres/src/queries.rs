@@ -1,12 +1,13 @@
-//! The SQL of registering, saving and listing.
+//! Registering and saving on PostgreSQL, each in its own transaction, and the `tsvector`
+//! search entries written with them.
 
-use redress_domain::complaint::{ComplaintRef, Outcome, RegistrationContext, UserRef};
-use redress_store::columns::{ComplaintColumns, complaint_id, decode_complaint, encode, encode_event};
-use redress_store::{
-    Change, ComplaintFilter, ComplaintSummary, Cursor, IdempotencyKey, Page, Registered, Registration, SearchDocument, StoreError,
-    StoreResult, TextIndex, TextUpdate,
-};
-use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row};
+use redress_store::columns::ComplaintColumns;
+use redress_store::{ComplaintFilter, Registered, Registration, SearchDocument, StoreError, StoreResult, TextIndex, TextUpdate, Change};
+use redress_store_sql::intake::Intake;
+use redress_store_sql::{acquire, records};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder};
+
+use crate::engine::PostgresEngine;
 
 /// Why one registration attempt did not complete.
 enum Failed {
@@ -27,47 +28,13 @@ fn db(e: sqlx::Error) -> StoreError {
     StoreError::db(e)
 }
 
-async fn body_by(conn: &mut PgConnection, sql: &'static str, key: &str) -> StoreResult<Option<String>> {
-    let row = sqlx::query(sql).bind(key).fetch_optional(&mut *conn).await.map_err(db)?;
-    row.map(|r| r.try_get::<String, _>(0).map_err(db)).transpose()
-}
-
-/// The complaint an earlier request with the same idempotency key or external reference
-/// registered, if any.
-async fn replay(conn: &mut PgConnection, idempotency: Option<&IdempotencyKey>, external_ref: Option<&str>) -> StoreResult<Option<Registered>> {
-    if let Some(key) = idempotency {
-        let row = sqlx::query("SELECT request_hash, complaint_id FROM idempotency_keys WHERE user_id = $1 AND key = $2")
-            .bind(&key.user_id)
-            .bind(&key.key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-        if let Some(row) = row {
-            if row.try_get::<&str, _>(0).map_err(db)? != key.request_hash {
-                return Err(StoreError::IdempotencyMismatch);
-            }
-            let id: String = row.try_get(1).map_err(db)?;
-            let body = body_by(conn, "SELECT body FROM complaints WHERE id = $1", &id).await?.ok_or(StoreError::NotFound)?;
-            return Ok(Some(Registered::Replayed(Box::new(decode_complaint(&body)?))));
-        }
-    }
-    if let Some(ext) = external_ref
-        && let Some(body) = body_by(conn, "SELECT body FROM complaints WHERE external_ref = $1", ext).await?
-    {
-        return Ok(Some(Registered::Replayed(Box::new(decode_complaint(&body)?))));
-    }
-    Ok(None)
-}
-
 /// Registers one complaint in its own transaction.
 ///
 /// Two identical requests (same idempotency key or external reference) racing each other both
 /// miss the replay lookup; the later one then hits the unique index, is rolled back, and
 /// replays the complaint the first one committed.
-pub async fn register(pool: &PgPool, reg: Registration) -> StoreResult<Registered> {
-    let idempotency = reg.idempotency.clone();
-    let external_ref = reg.external_ref.clone();
-    let mut conn = pool.acquire().await.map_err(db)?;
+pub async fn register(pool: &PgPool, reg: &Registration) -> StoreResult<Registered> {
+    let mut conn = acquire(pool).await?;
     let mut tx = conn.begin().await.map_err(db)?;
     match register_in(&mut tx, reg).await {
         Ok(registered) => {
@@ -80,326 +47,57 @@ pub async fn register(pool: &PgPool, reg: Registration) -> StoreResult<Registere
         }
         Err(Failed::Raced(message)) => {
             tx.rollback().await.map_err(db)?;
-            match replay(&mut conn, idempotency.as_ref(), external_ref.as_deref()).await? {
-                Some(replayed) => Ok(replayed),
+            match Intake::read::<PostgresEngine>(&mut conn, &[reg]).await?.replay(reg)? {
+                Some(earlier) => Ok(Registered::Replayed(Box::new(earlier))),
                 None => Err(StoreError::Duplicate(message)),
             }
         }
     }
 }
 
-async fn register_in(conn: &mut PgConnection, reg: Registration) -> Result<Registered, Failed> {
-    if let Some(replayed) = replay(conn, reg.idempotency.as_ref(), reg.external_ref.as_deref()).await? {
-        return Ok(replayed);
+async fn register_in(conn: &mut PgConnection, reg: &Registration) -> Result<Registered, Failed> {
+    let mut intake = Intake::read::<PostgresEngine>(conn, &[reg]).await?;
+    if let Some(earlier) = intake.replay(reg)? {
+        return Ok(Registered::Replayed(Box::new(earlier)));
     }
-    let duplicate_of = match &reg.duplicate_key {
-        Some(key) => {
-            let row = sqlx::query(
-                "SELECT id, number FROM complaints WHERE duplicate_key = $1 AND being_handled ORDER BY received_at DESC LIMIT 1",
-            )
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-            match row {
-                Some(r) => Some(ComplaintRef {
-                    id: complaint_id(r.try_get::<&str, _>(0).map_err(db)?)?,
-                    number: r.try_get(1).map_err(db)?,
-                }),
-                None => None,
-            }
-        }
-        None => None,
-    };
-    let handler = sqlx::query(
-        "SELECT id, name FROM users WHERE department = $1 AND role = 'handler' AND active ORDER BY open_load, id LIMIT 1",
-    )
-    .bind(&reg.department)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
-    .map(|r| -> StoreResult<UserRef> { Ok(UserRef { id: r.try_get(0).map_err(db)?, name: r.try_get(1).map_err(db)? }) })
-    .transpose()?;
     let serial: i64 = sqlx::query_scalar("SELECT nextval('complaint_serial')").fetch_one(&mut *conn).await.map_err(db)?;
-    let serial = u64::try_from(serial).map_err(|_| StoreError::Corrupt(format!("complaint serial {serial} is negative")))?;
-    let ctx = RegistrationContext { id: reg.id, serial, handler, duplicate_of };
-    let (complaint, outcome) = (reg.build)(ctx);
-    let cols = ComplaintColumns::of(&complaint)?;
-    let inserted = sqlx::query(
-        "INSERT INTO complaints (id, number, status, is_open, being_handled, channel, received_at, department, handler_id, business_type, cause, severity, due_state, watch_at, duplicate_key, external_ref, version, updated_at, body) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-    )
-    .bind(&cols.id)
-    .bind(&cols.number)
-    .bind(cols.status)
-    .bind(cols.is_open)
-    .bind(cols.being_handled)
-    .bind(cols.channel)
-    .bind(cols.received_at)
-    .bind(&cols.department)
-    .bind(&cols.handler_id)
-    .bind(&cols.business_type)
-    .bind(&cols.cause)
-    .bind(&cols.severity)
-    .bind(&cols.due_state)
-    .bind(cols.watch_at)
-    .bind(&reg.duplicate_key)
-    .bind(&cols.external_ref)
-    .bind(cols.version)
-    .bind(cols.updated_at)
-    .bind(&cols.body)
-    .execute(&mut *conn)
-    .await;
-    match inserted {
-        Ok(_) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            let message = format!("a complaint with this number or external reference exists: {e}");
-            return Err(if reg.idempotency.is_some() || reg.external_ref.is_some() {
-                Failed::Raced(message)
-            } else {
-                Failed::Error(StoreError::Duplicate(message))
-            });
-        }
-        Err(e) => return Err(db(e).into()),
+    let serial = u64::try_from(serial).map_err(|e| StoreError::corrupt("complaint serial", e))?;
+    let record = intake.record(reg, serial)?;
+    let may_race = reg.idempotency.is_some() || reg.external_ref.is_some();
+    match records::insert_complaints::<PostgresEngine>(conn, std::slice::from_ref(&record.row)).await {
+        Err(StoreError::Duplicate(message)) if may_race => return Err(Failed::Raced(message)),
+        inserted => inserted?,
     }
-    write_outcome(conn, &cols.id, 0, &outcome).await?;
-    insert_text(conn, &cols, &reg.text).await?;
-    if let Some(key) = &reg.idempotency {
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (user_id, key, request_hash, complaint_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&key.user_id)
-        .bind(&key.key)
-        .bind(&key.request_hash)
-        .bind(&cols.id)
-        .bind(cols.updated_at)
-        .execute(&mut *conn)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(Failed::Raced(format!("this Idempotency-Key is being used by another request: {e}")));
-            }
-            Err(e) => return Err(db(e).into()),
+    record.outcome.insert::<PostgresEngine>(conn).await?;
+    insert_text(conn, &record.row.columns, &reg.text).await?;
+    if let Some(key) = &record.idempotency {
+        match records::insert_idempotency_keys::<PostgresEngine>(conn, std::slice::from_ref(key)).await {
+            Err(StoreError::Duplicate(message)) => return Err(Failed::Raced(message)),
+            inserted => inserted?,
         }
     }
     // Last, so the handler's row stays locked only for the commit: concurrent registrations
     // for the same department queue on it.
-    if let (Some(h), true) = (&cols.handler_id, cols.is_open) {
-        adjust_load(conn, h, 1).await?;
+    for (handler, delta) in intake.load_changes() {
+        records::adjust_load::<PostgresEngine>(conn, handler, delta).await?;
     }
-    Ok(Registered::Created(Box::new(complaint)))
-}
-
-async fn adjust_load(conn: &mut PgConnection, handler: &str, delta: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET open_load = GREATEST(open_load + $1, 0) WHERE id = $2")
-        .bind(delta)
-        .bind(handler)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    Ok(())
-}
-
-async fn write_outcome(conn: &mut PgConnection, id: &str, last_seq: i64, outcome: &Outcome) -> StoreResult<()> {
-    // All of an action's events in one statement.
-    if !outcome.events.is_empty() {
-        let mut seqs = Vec::with_capacity(outcome.events.len());
-        let mut ats = Vec::with_capacity(outcome.events.len());
-        let mut actions = Vec::with_capacity(outcome.events.len());
-        let mut actors = Vec::with_capacity(outcome.events.len());
-        let mut bodies = Vec::with_capacity(outcome.events.len());
-        for (i, e) in outcome.events.iter().enumerate() {
-            seqs.push(last_seq + 1 + i as i64);
-            ats.push(e.at.as_microsecond());
-            actions.push(e.action.as_str().to_string());
-            actors.push(e.actor.id.clone());
-            bodies.push(encode_event(e)?);
-        }
-        sqlx::query(
-            "INSERT INTO events (complaint_id, seq, at, action, actor_id, body) \
-             SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])",
-        )
-        .bind(id)
-        .bind(seqs)
-        .bind(ats)
-        .bind(actions)
-        .bind(actors)
-        .bind(bodies)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    }
-    for m in &outcome.messages {
-        sqlx::query("INSERT INTO outbox (complaint_id, kind, state, created_at, body) VALUES ($1, $2, 'pending', $3, $4)")
-            .bind(id)
-            .bind(m.kind.as_str())
-            .bind(m.created_at.as_microsecond())
-            .bind(encode(m)?)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
-    let at = outcome.events.first().map(|e| e.at.as_microsecond()).unwrap_or_default();
-    for n in &outcome.notifications {
-        sqlx::query("INSERT INTO notifications (role, department, complaint_id, created_at, body) VALUES ($1, $2, $3, $4, $5)")
-            .bind(n.role.as_str())
-            .bind(&n.department)
-            .bind(id)
-            .bind(at)
-            .bind(encode(n)?)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
-    if let Some(l) = &outcome.label_correction {
-        sqlx::query("INSERT INTO label_corrections (complaint_id, at, body) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(at)
-            .bind(encode(l)?)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
-    Ok(())
+    Ok(Registered::Created(Box::new(record.complaint)))
 }
 
 /// Saves one changed complaint in its own transaction.
-pub async fn save(pool: &PgPool, change: Change) -> StoreResult<()> {
+pub async fn save(pool: &PgPool, change: &Change) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(db)?;
-    match save_in(&mut tx, change).await {
-        Ok(()) => tx.commit().await.map_err(db),
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
-}
-
-async fn save_in(conn: &mut PgConnection, change: Change) -> StoreResult<()> {
-    let cols = ComplaintColumns::of(&change.complaint)?;
-    let updated = sqlx::query(
-        "UPDATE complaints SET status = $1, is_open = $2, being_handled = $3, department = $4, handler_id = $5, business_type = $6, cause = $7, severity = $8, due_state = $9, watch_at = $10, version = $11, updated_at = $12, body = $13 \
-         WHERE id = $14 AND version = $15",
-    )
-    .bind(cols.status)
-    .bind(cols.is_open)
-    .bind(cols.being_handled)
-    .bind(&cols.department)
-    .bind(&cols.handler_id)
-    .bind(&cols.business_type)
-    .bind(&cols.cause)
-    .bind(&cols.severity)
-    .bind(&cols.due_state)
-    .bind(cols.watch_at)
-    .bind(cols.version)
-    .bind(cols.updated_at)
-    .bind(&cols.body)
-    .bind(&cols.id)
-    .bind(i64::from(change.expected_version))
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    if updated.rows_affected() == 0 {
-        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM complaints WHERE id = $1")
-            .bind(&cols.id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-        return Err(if exists.is_some() { StoreError::Conflict } else { StoreError::NotFound });
-    }
-    let before = change.previous_handler.as_deref().filter(|_| change.was_open);
-    let after = cols.handler_id.as_deref().filter(|_| cols.is_open);
-    if before != after {
-        // Lock the two users' rows in a fixed order, so that two transfers in opposite
-        // directions cannot deadlock.
-        let mut adjustments: Vec<(&str, i64)> = before.map(|h| (h, -1)).into_iter().chain(after.map(|h| (h, 1))).collect();
-        adjustments.sort_unstable();
-        for (h, delta) in adjustments {
-            adjust_load(conn, h, delta).await?;
-        }
-    }
-    let last_seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE complaint_id = $1")
-        .bind(&cols.id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
+    let columns = records::save_change::<PostgresEngine>(&mut tx, change).await?;
     if let Some(text) = &change.text {
-        upsert_text(conn, &cols, text).await?;
+        upsert_text(&mut tx, &columns, text).await?;
     }
-    write_outcome(conn, &cols.id, last_seq, &change.outcome).await
-}
-
-/// Lists complaints newest first with keyset pagination.
-pub async fn list(conn: &mut PgConnection, f: &ComplaintFilter) -> StoreResult<Page<ComplaintSummary>> {
-    let limit = f.limit.clamp(1, 200);
-    let mut q: QueryBuilder<Postgres> = QueryBuilder::new("SELECT body FROM complaints WHERE 1 = 1");
-    push_filter(&mut q, f, "");
-    if let Some(c) = &f.after {
-        let at = c.received_at.as_microsecond();
-        q.push(" AND (received_at < ").push_bind(at);
-        q.push(" OR (received_at = ").push_bind(at);
-        q.push(" AND id < ").push_bind(c.id.to_string());
-        q.push("))");
-    }
-    q.push(" ORDER BY received_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
-    let rows = q.build().fetch_all(&mut *conn).await.map_err(db)?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push(ComplaintSummary::from(&decode_complaint(r.try_get::<&str, _>(0).map_err(db)?)?));
-    }
-    let next = if items.len() as u32 == limit {
-        items.last().map(|s| Cursor { received_at: s.received_at, id: s.id })
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    tx.commit().await.map_err(db)
 }
 
 /// Appends the filter's conditions (`AND …`) for complaint columns qualified by `p` (`""` or
 /// `"c."`); the cursor and limit are the caller's.
 pub fn push_filter(q: &mut QueryBuilder<Postgres>, f: &ComplaintFilter, p: &str) {
-    if !f.statuses.is_empty() {
-        q.push(format!(" AND {p}status IN ("));
-        let mut sep = q.separated(", ");
-        for s in &f.statuses {
-            sep.push_bind(s.as_str());
-        }
-        q.push(")");
-    }
-    if let Some(v) = &f.channel {
-        q.push(format!(" AND {p}channel = ")).push_bind(v.clone());
-    }
-    if let Some(v) = &f.department {
-        q.push(format!(" AND {p}department = ")).push_bind(v.clone());
-    }
-    if !f.departments.is_empty() {
-        q.push(format!(" AND {p}department = ANY(")).push_bind(f.departments.clone()).push(")");
-    }
-    if let Some(v) = &f.handler {
-        q.push(format!(" AND {p}handler_id = ")).push_bind(v.clone());
-    }
-    if let Some(v) = &f.severity {
-        q.push(format!(" AND {p}severity = ")).push_bind(v.clone());
-    }
-    if let Some(v) = &f.due_state {
-        q.push(format!(" AND {p}due_state = ")).push_bind(v.clone());
-    }
-    // Case-insensitive without escape characters, like SQLite's default LIKE.
-    if let Some(v) = &f.business_type {
-        q.push(format!(" AND {p}business_type ILIKE ")).push_bind(format!("{}%", v.replace(['%', '_'], "")));
-        q.push(" ESCAPE ''");
-    }
-    if let Some(v) = &f.cause {
-        q.push(format!(" AND {p}cause ILIKE ")).push_bind(format!("{}%", v.replace(['%', '_'], "")));
-        q.push(" ESCAPE ''");
-    }
-    if let Some(v) = f.received_from {
-        q.push(format!(" AND {p}received_at >= ")).push_bind(v.as_microsecond());
-    }
-    if let Some(v) = f.received_to {
-        q.push(format!(" AND {p}received_at < ")).push_bind(v.as_microsecond());
-    }
+    redress_store_sql::filter::push_filter::<PostgresEngine>(q, f, p);
 }
 
 /// A `tsvector` literal for a document: every token with its positions and its field's weight

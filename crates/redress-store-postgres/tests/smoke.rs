@@ -8,7 +8,7 @@ use redress_domain::classify::ClassifyInput;
 use redress_domain::complaint::{
     Action, Actor, Channel, Complainant, ComplaintId, CustomerType, Draft, Language, NewComplaint, Respondent, validate_new,
 };
-use redress_domain::fields::{Narrative, PersonName, Phone, Request, ShortText};
+use redress_domain::fields::{ExternalRef, Narrative, PersonName, Phone, Request, ShortText};
 use redress_domain::lifecycle::Status;
 use redress_domain::org::Role;
 use redress_domain::rulebook::RuleBook;
@@ -47,7 +47,7 @@ fn new_complaint(phone: &str, external_ref: Option<&str>) -> NewComplaint {
         request: Request::parse("request", "退还被盗刷的金额").unwrap(),
         narrative: Narrative::parse("narrative", "我的信用卡被盗刷了五千元，银行一直不处理。").unwrap(),
         title: None,
-        external_ref: external_ref.map(str::to_string),
+        external_ref: external_ref.map(|r| ExternalRef::parse("external_ref", r).unwrap()),
     }
 }
 
@@ -67,8 +67,9 @@ fn registration(book: &Arc<RuleBook>, new: NewComplaint, idempotency: Option<Ide
         id: ComplaintId::generate(now()),
         department: draft.department.clone(),
         duplicate_key: draft.duplicate_key(),
-        external_ref: draft.new.external_ref.clone(),
+        external_ref: draft.new.external_ref.as_ref().map(|r| r.as_str().to_string()),
         idempotency,
+        duplicate_departments: None,
         build: {
             let book = book.clone();
             Box::new(move |ctx| draft.clone().register(ctx, book.default_rules()))
@@ -235,7 +236,7 @@ async fn exercise(store: PostgresStore, url: String, schema: String) {
     let expected_version = c.version;
     let actor = Actor { id: "handler-1".into(), name: "handler".into(), role: Role::Handler, department: Some(department.clone()) };
     let outcome = c.apply(Action::StartInvestigation, &actor, now(), book.default_rules()).expect("start investigation");
-    let change = Change { complaint: c.clone(), expected_version, previous_handler: Some("handler-1".into()), was_open: true, outcome, text: None };
+    let change = Change { complaint: c.clone(), expected_version, previous_handler: Some("handler-1".into()), was_open: true, outcome, text: None, attachment: None };
     store.save(change.clone()).await.expect("save");
     assert_eq!(store.complaint(created.id).await.unwrap().unwrap(), c);
     assert_eq!(store.history(created.id).await.unwrap().len(), history.len() + 1);
@@ -249,4 +250,77 @@ async fn exercise(store: PostgresStore, url: String, schema: String) {
     let delete = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DELETE FROM {schema}.events"))).execute(&pool).await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
     pool.close().await;
+}
+
+/// Several servers on one database: one of them runs the background jobs, and when it stops
+/// (or loses its connection) another takes over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_server_leads_the_background_jobs() {
+    let Ok(url) = std::env::var(URL_VAR) else {
+        println!("skipping: {URL_VAR} not set");
+        return;
+    };
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let connect = || PostgresStore::connect_with_schema(&url, &schema);
+    let first = connect().await.expect("connect");
+    let second = connect().await.expect("connect");
+    assert!(first.lead_background_jobs().await.unwrap());
+    assert!(!second.lead_background_jobs().await.unwrap());
+    assert!(first.lead_background_jobs().await.unwrap(), "the leader goes on leading");
+    assert!(!second.lead_background_jobs().await.unwrap());
+
+    // A store in another schema is another deployment, with a leader of its own.
+    let other_schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let other = PostgresStore::connect_with_schema(&url, &other_schema).await.expect("connect");
+    assert!(other.lead_background_jobs().await.unwrap());
+
+    // The leader stops: its connection closes with it, and the next one to ask leads.
+    drop(first);
+    assert!(eventually(&second).await, "the second server takes over once the first is gone");
+    let third = connect().await.expect("connect");
+    assert!(!third.lead_background_jobs().await.unwrap());
+
+    // The leader's lock connection dies: the lock is free for another, and the old leader,
+    // connected again, follows.
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid \
+         WHERE a.application_name = 'redress jobs lock' AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+         AND (l.classid::bigint << 32 | l.objid::bigint) = $1",
+    )
+    .bind(jobs_lock_key(&schema))
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, [true], "the leader's lock connection");
+    assert!(eventually(&third).await, "the third server takes over once the lock's connection is gone");
+    assert!(!second.lead_background_jobs().await.unwrap(), "the second server, connected again, follows");
+    assert!(!second.lead_background_jobs().await.unwrap());
+    third.close().await;
+    assert!(eventually(&second).await, "the second server takes over once the third has closed");
+    second.close().await;
+    other.close().await;
+    admin.close().await.unwrap();
+    for schema in [&schema, &other_schema] {
+        PostgresStore::drop_schema(&url, schema).await.unwrap();
+    }
+}
+
+/// The jobs lock's key for a store in `schema`, as the store derives it (FNV-1a of the schema
+/// name mixed into a fixed key), to find the lock in `pg_locks`.
+fn jobs_lock_key(schema: &str) -> i64 {
+    let hash = schema.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    0x7265_6472_6a6f_6273 ^ hash as i64
+}
+
+/// Whether `store` comes to lead within a few seconds (PostgreSQL ends a closed session, and
+/// releases its locks, shortly after the client goes).
+async fn eventually(store: &PostgresStore) -> bool {
+    for _ in 0..100 {
+        if store.lead_background_jobs().await.unwrap() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
 }

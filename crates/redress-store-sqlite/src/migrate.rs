@@ -1,10 +1,13 @@
-//! A small forward-only migrator: each migration runs once, in its own transaction, recorded in
-//! `redress_migrations`. The SQL files are compiled into the binary.
+//! SQLite's migrations, compiled into the binary and applied by the shared migrator.
 
-use redress_store::{StoreError, StoreResult};
-use sqlx::{Connection, SqliteConnection};
+use redress_store::StoreResult;
+use redress_store_sql::migrate::Migration;
+use sqlx::SqliteConnection;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql")),
+use crate::engine::SqliteEngine;
+
+const MIGRATIONS: &[Migration] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "attachments", include_str!("../migrations/0002_attachments.sql")),
     (3, "text", include_str!("../migrations/0003_text.sql")),
     (4, "band_terms", include_str!("../migrations/0004_band_terms.sql")),
@@ -12,33 +15,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migra
 
 /// Applies every migration not applied yet.
 pub async fn run(conn: &mut SqliteConnection) -> StoreResult<()> {
-    sqlx::raw_sql("CREATE TABLE IF NOT EXISTS redress_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::db)?;
-    for &(version, name, sql) in MIGRATIONS {
-        let mut tx = conn.begin().await.map_err(StoreError::db)?;
-        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM redress_migrations WHERE version = ?")
-            .bind(version)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::db)?;
-        if done.is_none() {
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|e| StoreError::Database(format!("migration {version} ({name}): {e}")))?;
-            sqlx::query("INSERT INTO redress_migrations (version, name) VALUES (?, ?)")
-                .bind(version)
-                .bind(name)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db)?;
-        }
-        tx.commit().await.map_err(StoreError::db)?;
-    }
-    Ok(())
+    redress_store_sql::migrate::run::<SqliteEngine>(conn, MIGRATIONS).await
 }
 
 #[cfg(test)]
 mod tests {
+    use sqlx::Connection;
+
     use super::*;
 
     /// A database indexed before migration 4 keeps its similar-complaint candidates: the band
@@ -55,7 +38,7 @@ mod tests {
         sqlx::raw_sql(MIGRATIONS[3].2).execute(&mut conn).await.unwrap();
         let rows_with = async |conn: &mut SqliteConnection, key: i64| -> Vec<i64> {
             sqlx::query_scalar("SELECT rowid FROM text_band_terms WHERE text_band_terms MATCH ? ORDER BY rowid DESC")
-                .bind(crate::queries::band_term(key))
+                .bind(crate::text::band_term(key))
                 .fetch_all(&mut *conn)
                 .await
                 .unwrap()

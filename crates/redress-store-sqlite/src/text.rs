@@ -1,17 +1,17 @@
-//! Search, similar-complaint candidates, incidents and models on SQLite.
+//! The search index on SQLite: an FTS5 table of the tokens of each complaint (`text_search`)
+//! and one of its fingerprint's band keys (`text_band_terms`), both keyed by the complaint's
+//! text row.
 
 use jiff::Timestamp;
 use redress_domain::complaint::ComplaintId;
-use redress_store::columns::{complaint_id, decode, decode_complaint, micros};
-use redress_store::text::{MAX_SIMILAR_CANDIDATES, RANKED_MATCHES_CAP};
-use redress_store::{
-    ComplaintFilter, Incident, IncidentMember, IncidentScan, LabelledText, ModelInfo, Ranking, SearchHit, SearchPhrase,
-    SearchRequest, SearchResults, SimilarCandidate, StoreError, StoreResult, TextRow,
-};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use redress_store::columns::{ComplaintColumns, decode_complaint};
+use redress_store::text::RANKED_MATCHES_CAP;
+use redress_store::{Ranking, SearchDocument, SearchHit, SearchPhrase, SearchRequest, SearchResults, StoreError, StoreResult, TextIndex, TextUpdate};
+use redress_store_sql::filter::{is_filtered, push_filter};
+use redress_store_sql::{Builder, Engine, ROWS_PER_STATEMENT, execute, fetch_all, fetch_optional, get, get_text};
+use sqlx::{Connection, QueryBuilder, SqlStr, Sqlite, SqliteConnection};
 
-use crate::queries::push_filter;
+use crate::engine::SqliteEngine;
 
 /// The FTS5 query for phrases: each phrase a quoted string (tokens are alphanumeric, so they
 /// need no escaping), all of them required.
@@ -26,20 +26,6 @@ pub fn fts5_query(phrases: &[SearchPhrase]) -> String {
         .join(" AND ")
 }
 
-fn has_filter(f: &ComplaintFilter) -> bool {
-    !f.statuses.is_empty()
-        || f.channel.is_some()
-        || f.department.is_some()
-        || !f.departments.is_empty()
-        || f.handler.is_some()
-        || f.severity.is_some()
-        || f.due_state.is_some()
-        || f.business_type.is_some()
-        || f.cause.is_some()
-        || f.received_from.is_some()
-        || f.received_to.is_some()
-}
-
 /// Column weights for BM25: a word in the title counts most, the notes least.
 const BM25: &str = "bm25(text_search, 4.0, 1.0, 1.5, 0.7)";
 
@@ -51,39 +37,42 @@ pub async fn search(conn: &mut SqliteConnection, r: &SearchRequest) -> StoreResu
     if query.is_empty() {
         return Err(StoreError::Database("a search needs at least one phrase".into()));
     }
-    let filtered = has_filter(&r.filter);
+    let filtered = is_filtered(&r.filter);
     let cap = RANKED_MATCHES_CAP as i64 + 1;
     // Count first (up to the cap): it decides whether ranking every match is affordable.
-    let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM text_search s");
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT 1 FROM text_search s");
     if filtered {
         count.push(" JOIN text_rows t ON t.id = s.rowid JOIN complaints c ON c.id = t.complaint_id");
     }
-    count.push(" WHERE text_search MATCH ").push_bind(query.clone());
-    push_filter(&mut count, &r.filter, "c.");
-    count.push(" LIMIT ").push_bind(cap).push(")");
-    let matches: i64 = count.build_query_scalar().fetch_one(&mut *conn).await.map_err(StoreError::db)?;
+    count.push(" WHERE text_search MATCH ").bind(query.clone());
+    push_filter::<SqliteEngine>(&mut count, &r.filter, "c.");
+    count.push(" LIMIT ").bind(cap).push(")");
+    let matches: i64 = match fetch_optional(conn, &mut count).await? {
+        Some(row) => get(&row, 0)?,
+        None => 0,
+    };
     let ranked = matches <= RANKED_MATCHES_CAP as i64;
 
     // Rank and cut the page first, reading only the index (and the filter columns); the records
     // are read for the page alone.
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
         "SELECT c.body, page.score FROM (SELECT s.rowid AS row, {} AS score FROM text_search s",
         if ranked { BM25 } else { "0.0" }
     ));
     if filtered {
         q.push(" JOIN text_rows ft ON ft.id = s.rowid JOIN complaints c ON c.id = ft.complaint_id");
     }
-    q.push(" WHERE text_search MATCH ").push_bind(query);
-    push_filter(&mut q, &r.filter, "c.");
+    q.push(" WHERE text_search MATCH ").bind(query);
+    push_filter::<SqliteEngine>(&mut q, &r.filter, "c.");
     q.push(if ranked { " ORDER BY score, s.rowid DESC" } else { " ORDER BY s.rowid DESC" });
-    q.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    q.push(" LIMIT ").bind(limit).push(" OFFSET ").bind(offset);
     q.push(") page JOIN text_rows t ON t.id = page.row JOIN complaints c ON c.id = t.complaint_id ORDER BY page.score, page.row DESC");
-    let rows = q.build().fetch_all(&mut *conn).await.map_err(StoreError::db)?;
+    let rows = fetch_all(conn, &mut q).await?;
     let mut hits = Vec::with_capacity(rows.len());
     for row in &rows {
         // BM25 in SQLite is negative, smaller is better; callers expect higher is better.
-        let score: f64 = row.get(1);
-        hits.push(SearchHit { complaint: decode_complaint(row.get::<&str, _>(0))?, score: -score });
+        let score: f64 = get(row, 1)?;
+        hits.push(SearchHit { complaint: decode_complaint(get_text(row, 0)?)?, score: -score });
     }
     Ok(SearchResults {
         hits,
@@ -93,385 +82,149 @@ pub async fn search(conn: &mut SqliteConnection, r: &SearchRequest) -> StoreResu
     })
 }
 
-/// See [`redress_store::Store::similar_candidates`].
-pub async fn similar_candidates(
-    pool: &SqlitePool,
-    band_keys: &[i64],
-    per_key_limit: u32,
-    received_after: Option<Timestamp>,
-    exclude: Option<ComplaintId>,
-) -> StoreResult<Vec<SimilarCandidate>> {
-    if band_keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut keys = band_keys.to_vec();
+/// The full-text term of a fingerprint band key: `b` and the key's 16 hex digits, as migration
+/// 4 wrote the keys of earlier rows.
+pub fn band_term(key: i64) -> String {
+    format!("b{:016x}", key as u64)
+}
+
+/// The `text_band_terms` document of a complaint: its distinct band terms.
+fn band_terms(keys: &[i64]) -> String {
+    let mut keys = keys.to_vec();
     keys.sort_unstable();
     keys.dedup();
-    // One bounded index range per key (newest rows first), then counted per complaint.
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("WITH hits (row_id) AS (");
-    for (i, key) in keys.iter().enumerate() {
-        if i > 0 {
-            q.push(" UNION ALL ");
-        }
-        q.push("SELECT * FROM (SELECT rowid FROM text_band_terms WHERE text_band_terms MATCH ")
-            .push_bind(crate::queries::band_term(*key))
-            .push(" ORDER BY rowid DESC LIMIT ")
-            .push_bind(i64::from(per_key_limit))
-            .push(")");
-    }
-    q.push("), shared (row_id, n) AS (SELECT row_id, count(*) FROM hits GROUP BY row_id");
-    match received_after {
-        // Without a time bound, the best candidates are known from the band hits alone: only
-        // they (one more, in case `exclude` is among them) are looked up in `text_rows`.
-        None => {
-            q.push(" ORDER BY count(*) DESC, row_id DESC LIMIT ").push_bind(i64::from(MAX_SIMILAR_CANDIDATES) + 1);
-            q.push(") SELECT t.id, t.complaint_id, t.received_at, t.fingerprint, s.n FROM shared s JOIN text_rows t ON t.id = s.row_id WHERE t.fingerprint IS NOT NULL");
-        }
-        Some(after) => {
-            q.push(") SELECT t.id, t.complaint_id, t.received_at, t.fingerprint, s.n FROM shared s JOIN text_rows t ON t.id = s.row_id WHERE t.fingerprint IS NOT NULL");
-            q.push(" AND t.received_at >= ").push_bind(after.as_microsecond());
-        }
-    }
-    if let Some(id) = exclude {
-        q.push(" AND t.complaint_id <> ").push_bind(id.to_string());
-    }
-    q.push(" ORDER BY s.n DESC, t.id DESC LIMIT ").push_bind(i64::from(MAX_SIMILAR_CANDIDATES));
-    let rows = q.build().fetch_all(pool).await.map_err(StoreError::db)?;
-    rows.iter()
-        .map(|r| {
-            Ok(SimilarCandidate {
-                row: r.get(0),
-                complaint_id: complaint_id(r.get::<&str, _>(1))?,
-                received_at: micros(r.get(2))?,
-                fingerprint: r.get(3),
-                shared_bands: r.get::<i64, _>(4) as u32,
-            })
-        })
-        .collect()
+    keys.into_iter().map(band_term).collect::<Vec<_>>().join(" ")
 }
 
-fn text_row(r: &SqliteRow) -> StoreResult<TextRow> {
-    Ok(TextRow {
-        row: r.get(0),
-        complaint_id: complaint_id(r.get::<&str, _>(1))?,
-        received_at: micros(r.get(2))?,
-        fingerprint: r.get(3),
-        reading: decode("reading", r.get::<&str, _>(4))?,
-    })
+/// A `text_rows` row waiting for the batch insert: id, complaint, received at, fingerprint,
+/// reading.
+type TextRowValues = (i64, String, i64, Option<Vec<u8>>, String);
+
+/// The text rows of a batch's registrations, inserted together when the batch ends. The
+/// writer numbers them itself: the full-text rows must carry the same ids.
+#[derive(Default)]
+pub struct TextRows {
+    last_id: Option<i64>,
+    rows: Vec<TextRowValues>,
+    search: Vec<(i64, [String; 4])>,
+    bands: Vec<(i64, String)>,
 }
 
-/// One complaint's text row.
-pub async fn text_row_of(pool: &SqlitePool, id: ComplaintId) -> StoreResult<Option<TextRow>> {
-    let row = sqlx::query("SELECT id, complaint_id, received_at, fingerprint, reading FROM text_rows WHERE complaint_id = ?")
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::db)?;
-    row.as_ref().map(text_row).transpose()
-}
-
-/// Text rows after a position.
-pub async fn text_rows_after(pool: &SqlitePool, after: i64, limit: u32) -> StoreResult<Vec<TextRow>> {
-    let rows = sqlx::query("SELECT id, complaint_id, received_at, fingerprint, reading FROM text_rows WHERE id > ? ORDER BY id LIMIT ?")
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::db)?;
-    rows.iter().map(text_row).collect()
-}
-
-/// The incident detector's position.
-pub async fn incident_cursor(pool: &SqlitePool) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT value FROM detector_cursors WHERE name = 'incidents'").fetch_one(pool).await.map_err(StoreError::db)
-}
-
-async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> StoreResult<()> {
-    sqlx::raw_sql(sql).execute(&mut *conn).await.map(|_| ()).map_err(StoreError::db)
-}
-
-/// Runs `work` in a write transaction taken at once (`BEGIN IMMEDIATE`), so it never fails
-/// half-way for want of the write lock.
-async fn in_write_transaction<T>(
-    pool: &SqlitePool,
-    work: impl AsyncFnOnce(&mut SqliteConnection) -> StoreResult<T>,
-) -> StoreResult<T> {
-    let mut conn = pool.acquire().await.map_err(StoreError::db)?;
-    exec(&mut conn, "BEGIN IMMEDIATE").await?;
-    match work(&mut conn).await {
-        Ok(v) => {
-            exec(&mut conn, "COMMIT").await?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = exec(&mut conn, "ROLLBACK").await;
-            Err(e)
-        }
-    }
-}
-
-async fn insert_members(conn: &mut SqliteConnection, incident: &str, members: &[IncidentMember]) -> StoreResult<()> {
-    for m in members {
-        sqlx::query("INSERT OR IGNORE INTO incident_members (incident_id, complaint_id, received_at, similarity) VALUES (?, ?, ?, ?)")
-            .bind(incident)
-            .bind(m.complaint_id.to_string())
-            .bind(m.received_at.as_microsecond())
-            .bind(f64::from(m.similarity))
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db)?;
-    }
-    Ok(())
-}
-
-/// Recomputes an incident's count and first/last seen from its members.
-async fn refresh_incident(conn: &mut SqliteConnection, incident: &str, label: &str, terms: &[String]) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE incidents SET label = ?, terms = ?, \
-         members = (SELECT count(*) FROM incident_members WHERE incident_id = incidents.id), \
-         first_seen = (SELECT min(received_at) FROM incident_members WHERE incident_id = incidents.id), \
-         last_seen = (SELECT max(received_at) FROM incident_members WHERE incident_id = incidents.id) WHERE id = ?",
-    )
-    .bind(label)
-    .bind(serde_json::to_string(terms).map_err(StoreError::db)?)
-    .bind(incident)
-    .execute(&mut *conn)
-    .await
-    .map_err(StoreError::db)?;
-    Ok(())
-}
-
-/// Applies a detector scan atomically with its cursor.
-pub async fn apply_incident_scan(pool: &SqlitePool, scan: IncidentScan) -> StoreResult<()> {
-    in_write_transaction(pool, async |conn: &mut SqliteConnection| {
-        let moved = sqlx::query("UPDATE detector_cursors SET value = ? WHERE name = 'incidents' AND value = ?")
-            .bind(scan.to_row)
-            .bind(scan.from_row)
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db)?;
-        if moved.rows_affected() == 0 {
-            return Err(StoreError::Conflict);
-        }
-        for (incident, members) in &scan.created {
-            sqlx::query("INSERT INTO incidents (id, label, first_seen, last_seen, members, detected_at, terms) VALUES (?, ?, ?, ?, 0, ?, ?)")
-                .bind(&incident.id)
-                .bind(&incident.label)
-                .bind(incident.first_seen.as_microsecond())
-                .bind(incident.last_seen.as_microsecond())
-                .bind(incident.detected_at.as_microsecond())
-                .bind(serde_json::to_string(&incident.terms).map_err(StoreError::db)?)
-                .execute(&mut *conn)
-                .await
-                .map_err(StoreError::db)?;
-            insert_members(conn, &incident.id, members).await?;
-            refresh_incident(conn, &incident.id, &incident.label, &incident.terms).await?;
-        }
-        for join in &scan.joined {
-            insert_members(conn, &join.incident_id, &join.members).await?;
-            refresh_incident(conn, &join.incident_id, &join.label, &join.terms).await?;
-        }
-        Ok(())
-    })
-    .await
-}
-
-/// Which incidents these complaints belong to.
-pub async fn incidents_of(pool: &SqlitePool, ids: &[ComplaintId]) -> StoreResult<Vec<(ComplaintId, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT complaint_id, incident_id FROM incident_members WHERE complaint_id IN (");
-    let mut sep = q.separated(", ");
-    for id in ids {
-        sep.push_bind(id.to_string());
-    }
-    q.push(")");
-    let rows = q.build().fetch_all(pool).await.map_err(StoreError::db)?;
-    rows.iter().map(|r| Ok((complaint_id(r.get::<&str, _>(0))?, r.get(1)))).collect()
-}
-
-fn incident_from(r: &SqliteRow) -> StoreResult<Incident> {
-    Ok(Incident {
-        id: r.get(0),
-        label: r.get(1),
-        first_seen: micros(r.get(2))?,
-        last_seen: micros(r.get(3))?,
-        members: r.get::<i64, _>(4) as u64,
-        detected_at: micros(r.get(5))?,
-        terms: decode("incident terms", r.get::<&str, _>(6))?,
-    })
-}
-
-const INCIDENT_COLUMNS: &str = "id, label, first_seen, last_seen, members, detected_at, terms";
-
-/// Recently active incidents.
-pub async fn incidents(pool: &SqlitePool, since: Option<Timestamp>, limit: u32) -> StoreResult<Vec<Incident>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE last_seen >= ? ORDER BY last_seen DESC, id LIMIT ?"
-    )))
-    .bind(since.map_or(i64::MIN, |t| t.as_microsecond()))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::db)?;
-    rows.iter().map(incident_from).collect()
-}
-
-/// One incident with its members.
-pub async fn incident(pool: &SqlitePool, id: &str) -> StoreResult<Option<(Incident, Vec<IncidentMember>)>> {
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = ?")))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::db)?
-    else {
-        return Ok(None);
-    };
-    let members = sqlx::query("SELECT complaint_id, received_at, similarity FROM incident_members WHERE incident_id = ? ORDER BY received_at DESC, complaint_id")
-        .bind(id)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::db)?;
-    let members = members
-        .iter()
-        .map(|r| {
-            Ok(IncidentMember {
-                complaint_id: complaint_id(r.get::<&str, _>(0))?,
-                received_at: micros(r.get(1))?,
-                similarity: r.get::<f64, _>(2) as f32,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Some((incident_from(&row)?, members)))
-}
-
-/// Stores a model, activating it if asked.
-pub async fn put_model(pool: &SqlitePool, info: ModelInfo, content: Vec<u8>) -> StoreResult<()> {
-    in_write_transaction(pool, async |conn: &mut SqliteConnection| {
-        if info.active {
-            sqlx::query("UPDATE models SET active = 0 WHERE target = ? AND active = 1").bind(&info.target).execute(&mut *conn).await.map_err(StoreError::db)?;
-        }
-        sqlx::query("INSERT INTO models (id, target, created_at, active, summary, bytes, content) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(&info.id)
-            .bind(&info.target)
-            .bind(info.created_at.as_microsecond())
-            .bind(info.active)
-            .bind(info.summary.to_string())
-            .bind(content.len() as i64)
-            .bind(content)
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db)?;
-        Ok(())
-    })
-    .await
-}
-
-/// Every model, newest first.
-pub async fn models(pool: &SqlitePool) -> StoreResult<Vec<ModelInfo>> {
-    let rows = sqlx::query("SELECT id, target, created_at, active, summary, bytes FROM models ORDER BY created_at DESC, id DESC")
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::db)?;
-    rows.iter()
-        .map(|r| {
-            Ok(ModelInfo {
-                id: r.get(0),
-                target: r.get(1),
-                created_at: micros(r.get(2))?,
-                active: r.get::<bool, _>(3),
-                summary: decode("model summary", r.get::<&str, _>(4))?,
-                bytes: r.get::<i64, _>(5) as u64,
-            })
-        })
-        .collect()
-}
-
-/// A model's content.
-pub async fn model_content(pool: &SqlitePool, id: &str) -> StoreResult<Option<Vec<u8>>> {
-    sqlx::query_scalar("SELECT content FROM models WHERE id = ?").bind(id).fetch_optional(pool).await.map_err(StoreError::db)
-}
-
-/// Makes a model the active one of its target.
-pub async fn activate_model(pool: &SqlitePool, id: &str) -> StoreResult<()> {
-    in_write_transaction(pool, async |conn: &mut SqliteConnection| {
-        let target: Option<String> =
-            sqlx::query_scalar("SELECT target FROM models WHERE id = ?").bind(id).fetch_optional(&mut *conn).await.map_err(StoreError::db)?;
-        let target = target.ok_or(StoreError::NotFound)?;
-        sqlx::query("UPDATE models SET active = 0 WHERE target = ? AND active = 1").bind(&target).execute(&mut *conn).await.map_err(StoreError::db)?;
-        sqlx::query("UPDATE models SET active = 1 WHERE id = ?").bind(id).execute(&mut *conn).await.map_err(StoreError::db)?;
-        Ok(())
-    })
-    .await
-}
-
-/// The latest human label per complaint for a dimension, with the complaint.
-pub async fn labelled_texts(pool: &SqlitePool, dimension: &str, limit: u32) -> StoreResult<Vec<LabelledText>> {
-    let rows = sqlx::query(
-        "SELECT l.complaint_id, l.body, c.body FROM label_corrections l JOIN complaints c ON c.id = l.complaint_id \
-         WHERE l.id IN (SELECT max(id) FROM label_corrections WHERE json_extract(body, '$.dimension') = ? GROUP BY complaint_id) \
-         ORDER BY l.id LIMIT ?",
-    )
-    .bind(dimension)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::db)?;
-    rows.iter()
-        .map(|r| {
-            let correction: redress_domain::complaint::LabelCorrection = decode("label correction", r.get::<&str, _>(1))?;
-            Ok(LabelledText {
-                complaint_id: complaint_id(r.get::<&str, _>(0))?,
-                dimension: correction.dimension,
-                code: correction.code,
-                complaint: decode_complaint(r.get::<&str, _>(2))?,
-            })
-        })
-        .collect()
-}
-
-/// Complaints without a text row.
-pub async fn unindexed(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<redress_domain::complaint::Complaint>> {
-    let rows = sqlx::query(
-        "SELECT c.body FROM complaints c WHERE NOT EXISTS (SELECT 1 FROM text_rows t WHERE t.complaint_id = c.id) ORDER BY c.received_at, c.id LIMIT ?",
-    )
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::db)?;
-    rows.iter().map(|r| decode_complaint(r.get::<&str, _>(0))).collect()
-}
-
-/// Indexes (or re-indexes) one complaint.
-pub async fn index_text(pool: &SqlitePool, id: ComplaintId, received_at: Timestamp, text: redress_store::TextIndex) -> StoreResult<()> {
-    in_write_transaction(pool, async |conn: &mut SqliteConnection| {
-        let id = id.to_string();
-        let old: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM text_rows WHERE complaint_id = ?").bind(&id).fetch_optional(&mut *conn).await.map_err(StoreError::db)?;
-        if let Some(row) = old {
-            sqlx::query("DELETE FROM text_search WHERE rowid = ?").bind(row).execute(&mut *conn).await.map_err(StoreError::db)?;
-            sqlx::query("DELETE FROM text_band_terms WHERE rowid = ?").bind(row).execute(&mut *conn).await.map_err(StoreError::db)?;
-            sqlx::query("DELETE FROM text_rows WHERE id = ?").bind(row).execute(&mut *conn).await.map_err(StoreError::db)?;
-        }
-        let row: i64 = sqlx::query_scalar("INSERT INTO text_rows (complaint_id, received_at, fingerprint, reading) VALUES (?, ?, ?, ?) RETURNING id")
-            .bind(&id)
-            .bind(received_at.as_microsecond())
-            .bind(&text.fingerprint)
-            .bind(text.reading.to_string())
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(StoreError::db)?;
-        crate::queries::insert_search_row(conn, row, &text.document).await?;
+impl TextRows {
+    /// Queues a new complaint's index entry, fingerprint bands and reading.
+    pub async fn push(&mut self, conn: &mut SqliteConnection, complaint: &ComplaintColumns, text: &TextIndex) -> StoreResult<()> {
+        let last = match &mut self.last_id {
+            Some(last) => last,
+            None => {
+                let mut q = QueryBuilder::<Sqlite>::new("SELECT COALESCE(MAX(id), 0) FROM text_rows");
+                let last: i64 = match fetch_optional(conn, &mut q).await? {
+                    Some(row) => get(&row, 0)?,
+                    None => 0,
+                };
+                self.last_id.insert(last)
+            }
+        };
+        *last += 1;
+        let id = *last;
+        self.rows.push((id, complaint.id.clone(), complaint.received_at, text.fingerprint.clone(), text.reading.to_string()));
+        self.search.push((id, text.document.fields().map(|tokens| tokens.join(" "))));
         if !text.band_keys.is_empty() {
-            sqlx::query("INSERT INTO text_band_terms (rowid, keys) VALUES (?, ?)")
-                .bind(row)
-                .bind(crate::queries::band_terms(&text.band_keys))
-                .execute(&mut *conn)
-                .await
-                .map_err(StoreError::db)?;
+            self.bands.push((id, band_terms(&text.band_keys)));
         }
         Ok(())
-    })
-    .await
+    }
+
+    /// Inserts every queued row.
+    pub async fn insert(&self, conn: &mut SqliteConnection) -> StoreResult<()> {
+        for chunk in self.rows.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO text_rows (id, complaint_id, received_at, fingerprint, reading) ");
+            q.push_values(chunk, |mut b, (id, complaint, at, fingerprint, reading)| {
+                b.push_bind(id).push_bind(complaint).push_bind(at).push_bind(fingerprint).push_bind(reading);
+            });
+            execute(conn, &mut q).await?;
+        }
+        for chunk in self.search.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO text_search (rowid, title, narrative, request, notes) ");
+            q.push_values(chunk, |mut b, (id, [title, narrative, request, notes])| {
+                b.push_bind(id).push_bind(title).push_bind(narrative).push_bind(request).push_bind(notes);
+            });
+            execute(conn, &mut q).await?;
+        }
+        for chunk in self.bands.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO text_band_terms (rowid, keys) ");
+            q.push_values(chunk, |mut b, (id, terms)| {
+                b.push_bind(id).push_bind(terms);
+            });
+            execute(conn, &mut q).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Inserts one complaint's full-text row (its tokens per field) under text row `row`.
+async fn insert_search_row(conn: &mut SqliteConnection, row: i64, document: &SearchDocument) -> StoreResult<()> {
+    let [title, narrative, request, notes] = document.fields().map(|t| t.join(" "));
+    let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO text_search (rowid, title, narrative, request, notes) VALUES (");
+    q.bind(row).push(", ").bind(title).push(", ").bind(narrative).push(", ").bind(request).push(", ").bind(notes).push(")");
+    execute(conn, &mut q).await
+}
+
+async fn text_row_id(conn: &mut SqliteConnection, complaint: &str) -> StoreResult<Option<i64>> {
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT id FROM text_rows WHERE complaint_id = ");
+    q.bind(complaint);
+    fetch_optional(conn, &mut q).await?.map(|row| get(&row, 0)).transpose()
+}
+
+/// Deletes text row `row`'s entry from `table`, keyed by its column `key`.
+async fn delete_entry(conn: &mut SqliteConnection, table: &str, key: &str, row: i64) -> StoreResult<()> {
+    let mut q = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE {key} = "));
+    q.bind(row);
+    execute(conn, &mut q).await
+}
+
+/// Replaces a complaint's index entry (and reading) after its text changed; indexes it if it
+/// never was (a complaint stored before the index existed).
+pub async fn update_text(conn: &mut SqliteConnection, complaint: &ComplaintColumns, text: &TextUpdate) -> StoreResult<()> {
+    let row = match text_row_id(conn, &complaint.id).await? {
+        Some(row) => {
+            delete_entry(conn, "text_search", "rowid", row).await?;
+            if let Some(reading) = &text.reading {
+                let mut q = QueryBuilder::<Sqlite>::new("UPDATE text_rows SET reading = ");
+                q.bind(reading.to_string()).push(" WHERE id = ").bind(row);
+                execute(conn, &mut q).await?;
+            }
+            row
+        }
+        None => {
+            let reading = text.reading.as_ref().map_or_else(|| "{}".to_string(), |r| r.to_string());
+            insert_text_row(conn, &complaint.id, complaint.received_at, &None, reading).await?
+        }
+    };
+    insert_search_row(conn, row, &text.document).await
+}
+
+async fn insert_text_row(conn: &mut SqliteConnection, complaint: &str, received_at: i64, fingerprint: &Option<Vec<u8>>, reading: String) -> StoreResult<i64> {
+    let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO text_rows (complaint_id, received_at, fingerprint, reading) VALUES (");
+    q.bind(complaint).push(", ").bind(received_at).push(", ").bind(fingerprint).push(", ").bind(reading).push(") RETURNING id");
+    let row = fetch_optional(conn, &mut q).await?.ok_or_else(|| StoreError::corrupt("text row", "the insert returned no id"))?;
+    get(&row, 0)
+}
+
+/// Indexes (or re-indexes) one complaint, in a transaction of its own.
+pub async fn index_text(conn: &mut SqliteConnection, id: ComplaintId, received_at: Timestamp, text: &TextIndex) -> StoreResult<()> {
+    let mut tx = conn.begin_with(SqlStr::from_static(SqliteEngine::BEGIN_WRITE)).await.map_err(StoreError::db)?;
+    let id = id.to_string();
+    if let Some(old) = text_row_id(&mut tx, &id).await? {
+        delete_entry(&mut tx, "text_search", "rowid", old).await?;
+        delete_entry(&mut tx, "text_band_terms", "rowid", old).await?;
+        delete_entry(&mut tx, "text_rows", "id", old).await?;
+    }
+    let row = insert_text_row(&mut tx, &id, received_at.as_microsecond(), &text.fingerprint, text.reading.to_string()).await?;
+    insert_search_row(&mut tx, row, &text.document).await?;
+    if !text.band_keys.is_empty() {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO text_band_terms (rowid, keys) VALUES (");
+        q.bind(row).push(", ").bind(band_terms(&text.band_keys)).push(")");
+        execute(&mut *tx, &mut q).await?;
+    }
+    tx.commit().await.map_err(StoreError::db)
 }

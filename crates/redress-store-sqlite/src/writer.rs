@@ -1,12 +1,15 @@
 //! The single writer task and its group commit.
 //!
-//! A batch runs in one transaction. Registrations write their rows into [`Pending`] and the
+//! A batch runs in one transaction. Registrations queue their rows in [`Pending`] and the
 //! batch inserts them with a few multi-row statements at the end, which is what makes a batch
 //! cheap. A request that fails before writing anything (a conflicting version, a reused
-//! idempotency key) fails alone inside the batch. Any other failure rolls the whole batch back
-//! and runs its requests again one per transaction, so only the faulty one fails and nothing is
-//! half-written.
+//! idempotency key) fails alone inside the batch. Any other failure, a panic included, rolls
+//! the whole batch back and runs its requests again one per transaction, so only the faulty one
+//! fails, nothing is half-written, and the writer goes on taking requests.
 
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use redress_store::{Change, Registered, Registration, StoreError, StoreResult};
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
@@ -24,9 +27,28 @@ pub enum Job {
     Save(Box<Change>, oneshot::Sender<StoreResult<()>>),
 }
 
+/// A request's result, of the kind its job expects.
 enum Done {
     Register(StoreResult<Registered>),
     Save(StoreResult<()>),
+}
+
+impl Done {
+    fn failed(job: &Job, e: StoreError) -> Done {
+        match job {
+            Job::Register(..) => Done::Register(Err(e)),
+            Job::Save(..) => Done::Save(Err(e)),
+        }
+    }
+}
+
+/// A request that failed in the writer for a reason of the writer's own.
+#[derive(Debug, thiserror::Error)]
+enum WriterFault {
+    #[error("the writer failed while running this request")]
+    Panicked,
+    #[error("the writer lost this request's result")]
+    NoResult,
 }
 
 /// Runs until every sender is dropped.
@@ -56,16 +78,19 @@ fn failed_cleanly(e: &StoreError) -> bool {
 async fn commit(conn: &mut SqliteConnection, batch: Vec<Job>) {
     let span = tracing::debug_span!("group_commit", size = batch.len());
     let _guard = span.enter();
-    match run_together(conn, &batch).await {
+    match attempt(conn, &batch).await {
         Ok(results) => reply(batch, results),
-        Err(e) if batch.len() == 1 => reply(batch, vec![error_for(&e, true)]),
+        Err(e) if batch.len() == 1 => {
+            let done = Done::failed(&batch[0], e);
+            reply(batch, vec![done]);
+        }
         Err(e) => {
             tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying its requests one by one");
             let mut results = Vec::with_capacity(batch.len());
             for job in &batch {
-                let done = match run_together(conn, std::slice::from_ref(job)).await {
-                    Ok(mut r) => r.pop().expect("one result per job"),
-                    Err(e) => error_for(&e, matches!(job, Job::Register(..))),
+                let done = match attempt(conn, std::slice::from_ref(job)).await {
+                    Ok(mut one) => one.pop().unwrap_or_else(|| Done::failed(job, StoreError::db(WriterFault::NoResult))),
+                    Err(e) => Done::failed(job, e),
                 };
                 results.push(done);
             }
@@ -74,16 +99,17 @@ async fn commit(conn: &mut SqliteConnection, batch: Vec<Job>) {
     }
 }
 
-fn error_for(e: &StoreError, register: bool) -> Done {
-    let copy = match e {
-        StoreError::Conflict => StoreError::Conflict,
-        StoreError::NotFound => StoreError::NotFound,
-        StoreError::IdempotencyMismatch => StoreError::IdempotencyMismatch,
-        StoreError::Duplicate(m) => StoreError::Duplicate(m.clone()),
-        StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
-        StoreError::Database(m) => StoreError::Database(m.clone()),
-    };
-    if register { Done::Register(Err(copy)) } else { Done::Save(Err(copy)) }
+/// Runs the jobs together; a panic (in the code building a record, say) fails them like any
+/// other error instead of ending the writer, and with it all intake.
+async fn attempt(conn: &mut SqliteConnection, jobs: &[Job]) -> StoreResult<Vec<Done>> {
+    match AssertUnwindSafe(run_together(conn, jobs)).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!(size = jobs.len(), "a write batch panicked; it is rolled back");
+            let _ = exec(conn, "ROLLBACK").await;
+            Err(StoreError::db(WriterFault::Panicked))
+        }
+    }
 }
 
 fn reply(batch: Vec<Job>, results: Vec<Done>) {
@@ -96,10 +122,10 @@ fn reply(batch: Vec<Job>, results: Vec<Done>) {
                 let _ = tx.send(r);
             }
             (Job::Register(_, tx), Done::Save(_)) => {
-                let _ = tx.send(Err(StoreError::Database("internal: mismatched result".into())));
+                let _ = tx.send(Err(StoreError::db(WriterFault::NoResult)));
             }
             (Job::Save(_, tx), Done::Register(_)) => {
-                let _ = tx.send(Err(StoreError::Database("internal: mismatched result".into())));
+                let _ = tx.send(Err(StoreError::db(WriterFault::NoResult)));
             }
         }
     }
@@ -109,7 +135,6 @@ fn reply(batch: Vec<Job>, results: Vec<Done>) {
 async fn run_together(conn: &mut SqliteConnection, jobs: &[Job]) -> StoreResult<Vec<Done>> {
     exec(conn, "BEGIN IMMEDIATE").await?;
     let result = async {
-        let mut pending = Pending::default();
         let registrations: Vec<&Registration> = jobs
             .iter()
             .filter_map(|j| match j {
@@ -118,7 +143,7 @@ async fn run_together(conn: &mut SqliteConnection, jobs: &[Job]) -> StoreResult<
             })
             .collect();
         let started = std::time::Instant::now();
-        pending.prefetch(conn, &registrations).await?;
+        let mut pending = Pending::prefetch(conn, &registrations).await?;
         let prefetched = started.elapsed();
         let mut results = Vec::with_capacity(jobs.len());
         for job in jobs {

@@ -79,44 +79,44 @@ impl ComplaintColumns {
             external_ref: c.external_ref.clone(),
             version: i64::from(c.version),
             updated_at: c.updated_at.as_microsecond(),
-            body: serde_json::to_string(c).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            body: serde_json::to_string(c).map_err(|e| StoreError::corrupt("complaint document", e))?,
         })
     }
 }
 
 /// Decodes a stored complaint document.
 pub fn decode_complaint(body: &str) -> StoreResult<Complaint> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("complaint document: {e}")))
+    serde_json::from_str(body).map_err(|e| StoreError::corrupt("complaint document", e))
 }
 
 /// Encodes an event document.
 pub fn encode_event(e: &Event) -> StoreResult<String> {
-    serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_string(e).map_err(|e| StoreError::corrupt("event document", e))
 }
 
 /// Decodes an event document.
 pub fn decode_event(body: &str) -> StoreResult<Event> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("event document: {e}")))
+    serde_json::from_str(body).map_err(|e| StoreError::corrupt("event document", e))
 }
 
 /// Encodes any document.
 pub fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_string(value).map_err(|e| StoreError::corrupt(std::any::type_name::<T>(), e))
 }
 
 /// Decodes any document.
 pub fn decode<T: serde::de::DeserializeOwned>(what: &str, body: &str) -> StoreResult<T> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("{what} document: {e}")))
+    serde_json::from_str(body).map_err(|e| StoreError::corrupt(format!("{what} document"), e))
 }
 
 /// Microseconds to a timestamp.
 pub fn micros(v: i64) -> StoreResult<jiff::Timestamp> {
-    jiff::Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+    jiff::Timestamp::from_microsecond(v).map_err(|e| StoreError::corrupt(format!("timestamp {v}"), e))
 }
 
 /// Parses a stored complaint id.
 pub fn complaint_id(text: &str) -> StoreResult<ComplaintId> {
-    ComplaintId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("bad complaint id '{text}'")))
+    ComplaintId::parse(text).ok_or_else(|| StoreError::corrupt("complaint id", format!("'{text}' is not a complaint id")))
 }
 
 /// The wire names of a set of statuses, for `IN (…)` lists.

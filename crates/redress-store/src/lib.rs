@@ -25,8 +25,12 @@ pub use text::{
     SearchPhrase, SearchRequest, SearchResults, SimilarCandidate, TextIndex, TextRow, TextUpdate,
 };
 
+/// Any underlying error kept as the cause of a [`StoreError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Storage failures. Callers map `Conflict`, `NotFound` and `IdempotencyMismatch` to client
-/// errors; everything else is the server's problem.
+/// errors; everything else is the server's problem. Database and decoding failures keep their
+/// cause (`source()`), so a log shows the driver's own error.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Someone changed the record since it was read; reload and retry.
@@ -43,16 +47,27 @@ pub enum StoreError {
     Duplicate(String),
     /// The database failed.
     #[error("database error: {0}")]
-    Database(String),
+    Database(#[source] BoxError),
     /// A stored document did not decode; the data is damaged or from a newer version.
-    #[error("stored data could not be read: {0}")]
-    Corrupt(String),
+    #[error("stored data could not be read ({what}): {source}")]
+    Corrupt {
+        /// What was being read.
+        what: String,
+        /// Why it did not decode.
+        #[source]
+        source: BoxError,
+    },
 }
 
 impl StoreError {
-    /// Wraps any database error.
-    pub fn db(e: impl std::fmt::Display) -> Self {
-        StoreError::Database(e.to_string())
+    /// Wraps a database error, keeping it as the cause.
+    pub fn db(e: impl Into<BoxError>) -> Self {
+        StoreError::Database(e.into())
+    }
+
+    /// A stored value that did not decode, with the decoder's error as the cause.
+    pub fn corrupt(what: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        StoreError::Corrupt { what: what.into(), source: source.into() }
     }
 }
 
@@ -87,6 +102,10 @@ pub struct Registration {
     pub external_ref: Option<String>,
     /// Idempotency.
     pub idempotency: Option<IdempotencyKey>,
+    /// Where an earlier complaint may be found as a duplicate: `None`, in any department;
+    /// otherwise only among complaints owned by one of these departments (the registering
+    /// person's scope, so a duplicate link never reveals a complaint they may not see).
+    pub duplicate_departments: Option<Vec<String>>,
     /// Builds the record.
     pub build: BuildRecord,
     /// Search index entry, fingerprint and reading, stored in the same transaction.
@@ -128,6 +147,23 @@ pub struct Change {
     pub outcome: Outcome,
     /// New search text and reading, when the action changed the complaint's text.
     pub text: Option<TextUpdate>,
+    /// The content of a file the action attaches, stored in the same transaction (content
+    /// addressed: storing the same content again is a no-op), so a refused or failed save
+    /// leaves no file behind.
+    pub attachment: Option<AttachmentContent>,
+}
+
+/// A file's content, stored under its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentContent {
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Detected media type.
+    pub media_type: String,
+    /// The bytes.
+    pub content: Vec<u8>,
+    /// When it was received.
+    pub at: Timestamp,
 }
 
 /// One stored history entry.
@@ -343,10 +379,6 @@ pub trait Store: Send + Sync + 'static {
     /// Number of complaints stored.
     async fn count(&self) -> StoreResult<u64>;
 
-    /// Stores attachment content under its SHA-256 (hex); storing the same content again is a
-    /// no-op.
-    async fn put_attachment(&self, sha256: &str, media_type: &str, content: &[u8], at: Timestamp) -> StoreResult<()>;
-
     /// Attachment content and its media type.
     async fn attachment(&self, sha256: &str) -> StoreResult<Option<(String, Vec<u8>)>>;
 
@@ -380,8 +412,9 @@ pub trait Store: Send + Sync + 'static {
     /// The incidents the given complaints belong to: (complaint, incident id).
     async fn incidents_of(&self, ids: &[ComplaintId]) -> StoreResult<Vec<(ComplaintId, String)>>;
 
-    /// Incidents with a member received at or after `since`, most recently active first.
-    async fn incidents(&self, since: Option<Timestamp>, limit: u32) -> StoreResult<Vec<Incident>>;
+    /// Incidents with a member received at or after `since`, most recently active first. With
+    /// `departments`, only incidents with at least one member owned by one of them.
+    async fn incidents(&self, since: Option<Timestamp>, departments: Option<&[String]>, limit: u32) -> StoreResult<Vec<Incident>>;
 
     /// One incident and its members, newest first.
     async fn incident(&self, id: &str) -> StoreResult<Option<(Incident, Vec<IncidentMember>)>>;
@@ -409,4 +442,11 @@ pub trait Store: Send + Sync + 'static {
     /// Indexes one complaint's text (search entry, fingerprint, reading), replacing any entry it
     /// had.
     async fn index_text(&self, id: ComplaintId, received_at: Timestamp, text: TextIndex) -> StoreResult<()>;
+
+    /// Whether this app server should run the background jobs (deadline sweep, incident
+    /// detection) now. Several servers share one database: one of them holds the jobs lock
+    /// (on PostgreSQL a session advisory lock on a connection of its own, so the lock is
+    /// released when that server stops or dies and another takes over at its next call).
+    /// An embedded store has one server and always answers `true`.
+    async fn lead_background_jobs(&self) -> StoreResult<bool>;
 }

@@ -126,7 +126,7 @@ pub fn snippet(text: &str, query: &SearchQuery, max_chars: usize) -> Option<Snip
 /// Chooses the window, as a range of character indices of the original text.
 fn best_window(
     found: &[(usize, Range<usize>)],
-    chars: &CharIndex,
+    chars: &CharIndex<'_>,
     term_count: usize,
     max_chars: usize,
 ) -> Range<usize> {

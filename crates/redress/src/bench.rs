@@ -20,11 +20,11 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use redress_domain::classify::ClassifyInput;
 use redress_domain::clock::SystemClock;
-use redress_domain::complaint::{Actor, ComplaintId};
+use redress_domain::complaint::ComplaintId;
 use redress_domain::org::Role;
 use redress_domain::rulebook::RuleBook;
-use redress_server::AppState;
-use redress_server::wire::NewComplaintBody;
+use redress_app::input::NewComplaintBody;
+use redress_app::{App as AppState, Caller};
 use redress_store::Store;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -119,7 +119,7 @@ pub struct ReadArgs {
 /// the subcommand's own `--db` wins over the global one.
 pub async fn run(cmd: BenchCommand, config: Option<&Path>, global_db: Option<&str>) -> anyhow::Result<()> {
     let config = Config::load(config)?;
-    let rules = Arc::new(RuleBook::load(&config.rules).context("loading the rules")?);
+    let rules = Arc::new(crate::rule_files::load_rule_book(&config.rules).context("loading the rules")?);
     match cmd {
         BenchCommand::Intake(mut args) => {
             args.db = args.db.or(global_db.map(str::to_string));
@@ -248,8 +248,7 @@ impl FreshDb {
 // Users and the server.
 
 async fn add_user(store: &dyn Store, name: &str, role: Role, department: Option<&str>) -> anyhow::Result<(String, redress_store::User)> {
-    let account = crate::users::Account { name, role, department, password_hash: None };
-    let (user, token) = crate::users::create_with_token(store, account, jiff::Timestamp::now())
+    let (user, token) = redress_app::users::create_with_token(store, name, role, department, None, jiff::Timestamp::now())
         .await
         .with_context(|| format!("creating user {name}"))?;
     Ok((token, user))
@@ -625,7 +624,8 @@ async fn intake(args: IntakeArgs, config: &Config, rules: Arc<RuleBook>) -> anyh
     );
 
     let server = start_server(state.clone()).await?;
-    let scheduler = redress_server::scheduler::spawn(state.clone(), Duration::from_secs(config.scheduler_interval_seconds.max(1)));
+    let schedule = redress_app::jobs::Schedule { sweep_every: Duration::from_secs(config.scheduler_interval_seconds.max(1)), detect_every: Duration::from_secs(5) };
+    let scheduler = redress_app::jobs::spawn(state.clone(), schedule);
     println!("  server:   {} (the same router and scheduler as `redress serve`)", server.base);
     let (_, rss_before) = memory();
     println!("  memory before the runs: {} resident (the pre-generated bodies included)", mib(rss_before));
@@ -744,7 +744,7 @@ fn phases(rules: &RuleBook, generator: &mut Generator) {
     std::hint::black_box(insight.read_new("", "预热", "", Vec::new()));
     let t = Instant::now();
     for n in &news {
-        let index = redress_server::intelligence::text_index(
+        let index = redress_app::intelligence::text_index(
             &insight,
             n.title.as_ref().map_or("", |t| t.as_str()),
             n.narrative.as_str(),
@@ -779,7 +779,7 @@ async fn read(args: ReadArgs, rules: Arc<RuleBook>) -> anyhow::Result<()> {
     let (reader_token, reader) = add_user(db.store.as_ref(), &format!("bench-supervisor-{}", &run[20..]), Role::Supervisor, None).await?;
     let handlers = if args.reuse { 0 } else { add_handlers(db.store.as_ref(), &rules).await? };
     println!("  users:    {} (seeds), {} (reads), {handlers} handlers", intake_user.name, reader.name);
-    let actor = Actor { id: intake_user.id.clone(), name: intake_user.name.clone(), role: Role::IntakeAgent, department: None };
+    let actor = Caller::new(intake_user.clone());
 
     let (ids, by_department, seed_rate) = if args.reuse {
         let (ids, by_department) = sample_existing(db.store.as_ref(), args.rng_seed).await?;
@@ -899,7 +899,7 @@ async fn seed(
     db: &FreshDb,
     state: &AppState,
     rules: &RuleBook,
-    actor: &Actor,
+    actor: &Caller,
 ) -> anyhow::Result<(Vec<ComplaintId>, BTreeMap<String, u64>, f64)> {
     let engine = db.store.engine();
     let concurrency = args.concurrency.unwrap_or(if engine == "sqlite" { 1024 } else { 64 }).max(1);
@@ -938,7 +938,7 @@ async fn seed(
             let new = wire.into_domain(now, &head_office).map_err(|e| anyhow::anyhow!("a generated body is invalid: {e}"))?;
             let st = state.clone();
             let actor = actor.clone();
-            in_flight.spawn(async move { redress_server::service::register(&st, &actor, new, None).await });
+            in_flight.spawn(async move { redress_app::complaints::register(&st, &actor, new, None).await });
             next += 1;
         }
         let Some(done) = in_flight.join_next().await else { continue };

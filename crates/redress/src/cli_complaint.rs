@@ -6,11 +6,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use redress_server::AppState;
-use redress_server::auth::Caller;
-use redress_server::error::ApiError;
-use redress_server::wire::{ACTIONS, NewComplaintBody, parse_action};
-use redress_store::{ComplaintFilter, Registered};
+use redress_app::complaints::{self, ListParams};
+use redress_app::input::{ACTIONS, NewComplaintBody, parse_action};
+use redress_app::view::complaint_view;
+use redress_app::{App, Caller};
+use redress_store::Registered;
+
+use crate::cli_error::app_error;
 use serde_json::{Map, Value, json};
 
 /// Complaint commands.
@@ -115,19 +117,13 @@ pub enum ComplaintCommand {
     },
 }
 
-async fn caller(st: &AppState, name: &str) -> anyhow::Result<Caller> {
+/// The named user as the caller of the command's use cases.
+async fn caller(st: &App, name: &str) -> anyhow::Result<Caller> {
     let user = st.store.user_by_name(name).await?.with_context(|| format!("no user named '{name}' (create one with 'redress user add')"))?;
     if !user.active {
         bail!("user '{name}' is inactive");
     }
-    Ok(Caller(user))
-}
-
-fn api(e: ApiError) -> anyhow::Error {
-    match e.field {
-        Some(f) => anyhow::anyhow!("{} ({f}): {}", e.code, e.message),
-        None => anyhow::anyhow!("{}: {}", e.code, e.message),
-    }
+    Ok(Caller::new(user))
 }
 
 fn fields_to_json(fields: &[String]) -> anyhow::Result<Value> {
@@ -161,7 +157,7 @@ fn print(v: &Value) -> anyhow::Result<()> {
 }
 
 /// Runs a complaint command.
-pub async fn run(cmd: ComplaintCommand, st: &AppState) -> anyhow::Result<()> {
+pub async fn run(cmd: ComplaintCommand, st: &App) -> anyhow::Result<()> {
     match cmd {
         ComplaintCommand::New { as_user, json, channel, name, phone, id_number, unit, product, amount, currency, request, narrative } => {
             let caller = caller(st, &as_user).await?;
@@ -187,27 +183,23 @@ pub async fn run(cmd: ComplaintCommand, st: &AppState) -> anyhow::Result<()> {
                     }))?
                 }
             };
-            let wire: NewComplaintBody = redress_server::json::parse_json(&body).map_err(api)?;
-            let new = wire.into_domain(st.clock.now(), &st.rules.org.head_office().code).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let registered = redress_server::service::register(st, &caller.actor(), new, None).await.map_err(api)?;
+            let wire: NewComplaintBody = redress_app::json::parse_json(&body).map_err(app_error)?;
+            let new = wire.into_domain(st.clock.now(), &st.rules.org.head_office().code).map_err(|e| app_error(e.into()))?;
+            let registered = complaints::register(st, &caller, new, None).await.map_err(app_error)?;
             if let Registered::Replayed(c) = &registered {
                 eprintln!("already registered as {}", c.number);
             }
-            print(&redress_server::complaint_view(registered.complaint()))?;
+            print(&complaint_view(registered.complaint()).map_err(app_error)?)?;
         }
         ComplaintCommand::Show { as_user, id } => {
             let caller = caller(st, &as_user).await?;
-            let c = redress_server::load_visible(st, &caller, &id).await.map_err(api)?;
-            print(&redress_server::complaint_view(&c))?;
+            let c = complaints::get(st, &caller, &id).await.map_err(app_error)?;
+            print(&complaint_view(&c).map_err(app_error)?)?;
         }
         ComplaintCommand::List { as_user, status, department, limit } => {
             let caller = caller(st, &as_user).await?;
-            let mut statuses = Vec::new();
-            for s in status.iter().flat_map(|s| s.split(',')) {
-                statuses.push(redress_domain::lifecycle::Status::parse(s.trim()).with_context(|| format!("unknown status '{s}'"))?);
-            }
-            let department = caller.department_scope().or(department);
-            let page = st.store.list(&ComplaintFilter { statuses, department, limit: limit.clamp(1, 200), ..Default::default() }).await?;
+            let params = ListParams { status, department, limit: Some(limit.clamp(1, 200).to_string()), ..Default::default() };
+            let page = complaints::list(st, &caller, &params).await.map_err(app_error)?;
             for s in page.items {
                 println!(
                     "{}  {:<19} {:<10} {:<10} {:<12} {}  {}",
@@ -223,8 +215,8 @@ pub async fn run(cmd: ComplaintCommand, st: &AppState) -> anyhow::Result<()> {
         }
         ComplaintCommand::History { as_user, id } => {
             let caller = caller(st, &as_user).await?;
-            let c = redress_server::load_visible(st, &caller, &id).await.map_err(api)?;
-            for e in st.store.history(c.id).await? {
+            let (_, events) = complaints::history(st, &caller, &id).await.map_err(app_error)?;
+            for e in events {
                 println!(
                     "{:>3} {}  {:<22} {:<20} {} → {}  {}",
                     e.seq,
@@ -241,7 +233,7 @@ pub async fn run(cmd: ComplaintCommand, st: &AppState) -> anyhow::Result<()> {
             let caller = caller(st, &as_user).await?;
             let content = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let filename = file.file_name().and_then(|n| n.to_str()).context("the file name is not valid UTF-8")?;
-            let (_, c) = redress_server::service::attach(st, &caller, &id, filename, &content).await.map_err(api)?;
+            let (_, c) = complaints::attach(st, &caller, &id, filename, &content).await.map_err(app_error)?;
             println!("{} now has {} attachment(s)", c.number, c.attachments.len());
         }
         ComplaintCommand::Act { as_user, id, action, fields } => {
@@ -250,8 +242,8 @@ pub async fn run(cmd: ComplaintCommand, st: &AppState) -> anyhow::Result<()> {
             }
             let caller = caller(st, &as_user).await?;
             let body = serde_json::to_vec(&fields_to_json(&fields)?)?;
-            let action = parse_action(&action, &body).map_err(api)?;
-            let c = redress_server::service::perform(st, &caller, &id, action).await.map_err(api)?;
+            let action = parse_action(&action, &body).map_err(app_error)?;
+            let c = complaints::perform(st, &caller, &id, action).await.map_err(app_error)?;
             println!("{} is now {}", c.number, c.status.as_str());
         }
     }

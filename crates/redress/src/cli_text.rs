@@ -10,9 +10,11 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use redress_learn::{Example, Model, TrainConfig};
-use redress_server::AppState;
-use redress_server::intelligence::{IncidentRules, detect_incidents, refresh_models};
-use redress_store::{ComplaintFilter, ModelInfo, SearchRequest};
+use redress_app::text::SearchParams;
+use redress_app::{App, Caller};
+use redress_store::ModelInfo;
+
+use crate::cli_error::app_error;
 
 /// `redress search`.
 #[derive(Args)]
@@ -127,47 +129,31 @@ fn spinner(message: &str) -> ProgressBar {
 }
 
 /// Runs `redress search`.
-pub async fn search(args: SearchArgs, st: &AppState) -> anyhow::Result<()> {
+pub async fn search(args: SearchArgs, st: &App) -> anyhow::Result<()> {
     let text = args.query.join(" ");
-    let query = redress_text::SearchQuery::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut filter = ComplaintFilter { department: args.department, ..Default::default() };
-    if let Some(s) = &args.status {
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            filter.statuses.push(redress_domain::lifecycle::Status::parse(part).with_context(|| format!("unknown status '{part}'"))?);
-        }
-    }
+    // An operator at the server's own terminal sees every department.
+    let operator = Caller::system();
+    let params = SearchParams { q: Some(text.clone()), status: args.status, department: args.department, limit: Some(args.limit.clamp(1, 100).to_string()), ..Default::default() };
+    let query = redress_app::text::parse_query(&text).map_err(app_error)?;
     let started = Instant::now();
-    let results = st
-        .store
-        .search(&SearchRequest { phrases: redress_server::text_api::phrases(&query), filter, offset: 0, limit: args.limit.clamp(1, 100) })
-        .await?;
+    let results = redress_app::text::search(st, &operator, &params).await.map_err(app_error)?;
     let took = started.elapsed();
     if args.json {
-        let items: Vec<_> = results
-            .hits
-            .iter()
-            .map(|h| serde_json::json!({ "number": h.complaint.number, "id": h.complaint.id, "score": h.score, "snippets": redress_server::text_api::snippets(&h.complaint, &query) }))
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "total": results.total, "total_is_exact": results.total_is_exact, "ranking": results.ranking, "items": items }))?);
+        println!("{}", serde_json::to_string_pretty(&results)?);
         return Ok(());
     }
     let total = if results.total_is_exact { results.total.to_string() } else { format!("at least {}", results.total) };
     println!("{total} complaints match \"{text}\" ({:.1} ms)", took.as_secs_f64() * 1000.0);
-    for h in &results.hits {
-        let c = &h.complaint;
-        let snippets = redress_server::text_api::snippets(c, &query);
-        let shown = ["title", "narrative", "request", "notes"]
-            .iter()
-            .find_map(|f| snippets.get(*f).and_then(|s| s.get("text")).and_then(|t| t.as_str()).map(|t| t.to_string()))
-            .unwrap_or_default();
+    for hit in &results.items {
+        let shown = ["title", "narrative", "request", "notes"].iter().find_map(|f| hit.snippets.get(*f).map(|s| s.text.clone())).unwrap_or_default();
         let snippet = redress_text::snippet(&shown, &query, 120).map(|s| s.marked("[", "]")).unwrap_or(shown);
-        println!("{}  {:<14} {}  {}", c.number, c.status.as_str(), c.received_at.strftime("%Y-%m-%d"), snippet.replace('\n', " "));
+        println!("{}  {:<14} {}  {}", hit.number, hit.status.as_str(), hit.received_at.strftime("%Y-%m-%d"), snippet.replace('\n', " "));
     }
     Ok(())
 }
 
 /// Runs `redress analyze`: one text per line on standard input, one JSON object per line out.
-pub fn analyze(st: &AppState) -> anyhow::Result<()> {
+pub fn analyze(st: &App) -> anyhow::Result<()> {
     let insight = st.insight.get();
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -231,7 +217,7 @@ fn read_lines(spec: &str) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
-async fn load_examples(source: &LabelledSource, target: Option<&str>, st: &AppState) -> anyhow::Result<Loaded> {
+async fn load_examples(source: &LabelledSource, target: Option<&str>, st: &App) -> anyhow::Result<Loaded> {
     let bar = spinner("reading labelled texts");
     let loaded = if let Some(path) = &source.from {
         read_csv(path, &source.text_column, &source.label_column)?
@@ -246,7 +232,7 @@ async fn load_examples(source: &LabelledSource, target: Option<&str>, st: &AppSt
         all
     } else {
         let Some(target) = target else { bail!("give --from FILE, --lines LABEL=FILE, or --target DIMENSION to learn from the labels in the store") };
-        let labelled = st.store.labelled_texts(target, 1_000_000).await?;
+        let labelled = redress_app::text::labelled_examples(st, &Caller::system(), target, 1_000_000).await.map_err(app_error)?;
         let examples = labelled
             .into_iter()
             .map(|l| Example { text: format!("{}\n{}", l.complaint.narrative.as_str(), l.complaint.request.as_str()), label: l.code })
@@ -295,7 +281,7 @@ fn cross_validate(examples: &[Example], folds: usize, seed: u64) -> anyhow::Resu
 }
 
 /// Runs `redress train`.
-pub async fn train(args: TrainArgs, st: &AppState) -> anyhow::Result<()> {
+pub async fn train(args: TrainArgs, st: &App) -> anyhow::Result<()> {
     let target = match (&args.target, &args.source.from, args.source.lines.is_empty()) {
         (Some(t), _, _) => t.clone(),
         (None, Some(_), _) => args.source.label_column.clone(),
@@ -336,7 +322,7 @@ pub async fn train(args: TrainArgs, st: &AppState) -> anyhow::Result<()> {
         summary,
         bytes: content.len() as u64,
     };
-    st.store.put_model(info, content).await?;
+    redress_app::text::store_model(st, &Caller::system(), info, content).await.map_err(app_error)?;
     println!(
         "trained model {id} for '{target}' on {} labels in {:.2} s ({}); {}",
         counts.len(),
@@ -352,7 +338,7 @@ fn human_bytes(n: usize) -> String {
 }
 
 /// Runs `redress eval`.
-pub async fn eval(args: EvalArgs, st: &AppState) -> anyhow::Result<()> {
+pub async fn eval(args: EvalArgs, st: &App) -> anyhow::Result<()> {
     let loaded = load_examples(&args.source, args.target.as_deref(), st).await?;
     if loaded.examples.is_empty() {
         bail!("no labelled texts to evaluate on");
@@ -420,10 +406,10 @@ fn print_auc(model: &Model, test: &[Example]) {
 }
 
 /// Runs `redress models`.
-pub async fn models(cmd: ModelsCommand, st: &AppState) -> anyhow::Result<()> {
+pub async fn models(cmd: ModelsCommand, st: &App) -> anyhow::Result<()> {
     match cmd {
         ModelsCommand::List => {
-            let models = st.store.models().await?;
+            let (models, _) = redress_app::text::models(st, &Caller::system()).await.map_err(app_error)?;
             if models.is_empty() {
                 println!("no models yet: redress train --help");
             }
@@ -440,8 +426,7 @@ pub async fn models(cmd: ModelsCommand, st: &AppState) -> anyhow::Result<()> {
             }
         }
         ModelsCommand::Activate { id } => {
-            st.store.activate_model(&id).await?;
-            let in_use = refresh_models(&*st.store, &st.insight).await?;
+            let in_use = redress_app::text::activate_model(st, &Caller::system(), &id).await.map_err(app_error)?;
             println!("{id} is now in use; running servers pick it up within a minute (in use here: {})", in_use.join(", "));
         }
     }
@@ -450,27 +435,18 @@ pub async fn models(cmd: ModelsCommand, st: &AppState) -> anyhow::Result<()> {
 
 /// Runs `redress reindex`: indexes complaints stored before the text index existed (search,
 /// similarity, readings), with progress.
-pub async fn reindex(st: &AppState) -> anyhow::Result<()> {
+pub async fn reindex(st: &App) -> anyhow::Result<()> {
     let total = st.store.count().await?;
     let bar = ProgressBar::new(total);
     bar.set_style(ProgressStyle::with_template("indexing {bar:30} {pos}/{len} complaints ({per_sec}, {eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    let insight = st.insight.get();
     let mut done = 0u64;
     loop {
-        let batch = st.store.unindexed(500).await?;
-        if batch.is_empty() {
+        let indexed = redress_app::text::reindex_batch(st, &Caller::system(), 500).await.map_err(app_error)?;
+        if indexed == 0 {
             break;
         }
-        for c in batch {
-            let text = format!("{}\n{}", c.narrative.as_str(), c.request.as_str());
-            let mut classification = c.classification.clone();
-            let predictions = insight.refine(&text, &mut classification, &st.rules.classifier);
-            let mut index = redress_server::intelligence::text_index(&insight, c.title.as_ref().map_or("", |t| t.as_str()), c.narrative.as_str(), c.request.as_str(), predictions);
-            index.document = redress_server::intelligence::search_document(&c);
-            st.store.index_text(c.id, c.received_at, index).await?;
-            done += 1;
-            bar.inc(1);
-        }
+        done += indexed as u64;
+        bar.inc(indexed as u64);
     }
     bar.finish_and_clear();
     println!("indexed {done} complaints");
@@ -478,16 +454,16 @@ pub async fn reindex(st: &AppState) -> anyhow::Result<()> {
 }
 
 /// Runs `redress incidents`.
-pub async fn incidents(cmd: IncidentsCommand, st: &AppState) -> anyhow::Result<()> {
+pub async fn incidents(cmd: IncidentsCommand, st: &App) -> anyhow::Result<()> {
     match cmd {
         IncidentsCommand::Detect => {
             let bar = spinner("grouping new complaints into incidents");
-            let report = detect_incidents(&*st.store, IncidentRules::default(), jiff::Timestamp::now()).await?;
+            let report = redress_app::jobs::detect(st).await?;
             bar.finish_and_clear();
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         IncidentsCommand::List { limit } => {
-            for i in st.store.incidents(None, limit.clamp(1, 200)).await? {
+            for i in redress_app::text::incidents(st, &Caller::system(), None, limit.clamp(1, 200)).await.map_err(app_error)? {
                 println!(
                     "{}  {:>5} complaints  {} → {}  {}",
                     i.id,

@@ -7,8 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use redress_domain::rulebook::RuleSources;
 use serde::Deserialize;
+
+use crate::rule_files::RuleSources;
 
 /// The default database: a file under `./redress-data/`, created on first run.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://redress-data/redress.db";
@@ -59,7 +60,7 @@ pub struct Config {
     pub listen: String,
     /// Seconds between deadline sweeps.
     pub scheduler_interval_seconds: u64,
-    /// Rule files.
+    /// Rule files, read at start-up by [`crate::rule_files::load_rule_book`].
     pub rules: RuleSources,
 }
 

@@ -7,12 +7,9 @@ use anyhow::Context;
 use clap::Subcommand;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use redress_domain::complaint::{Actor, Channel, Complainant, CustomerType, Language, NewComplaint, RegulatorOrder, Respondent};
-use redress_domain::fields::{FieldError, Narrative, PersonName, Request, ShortText};
-use redress_domain::org::Role;
-use redress_import::{CfpbReader, CfpbRecord};
-use redress_server::AppState;
-use redress_store::Registered;
+use redress_app::import::{RowOutcome, import_cfpb_record};
+use redress_app::{App, Caller};
+use redress_import::CfpbReader;
 
 /// Import commands.
 #[derive(Subcommand)]
@@ -45,52 +42,8 @@ pub struct ImportSummary {
     pub rejected: u64,
 }
 
-/// Converts one CFPB record into a new complaint: the CFPB forwards complaints to the company,
-/// so each becomes a regulator-forwarded complaint whose work-order number is the CFPB
-/// Complaint ID.
-pub fn cfpb_to_new(r: &CfpbRecord, time_zone: &jiff::tz::TimeZone, head_office: &str) -> Result<NewComplaint, FieldError> {
-    let received_at = r
-        .date_received
-        .to_zoned(time_zone.clone())
-        .map_err(|e| FieldError::new("Date received", e.to_string()))?
-        .timestamp();
-    let issue = [r.issue.as_deref(), r.sub_issue.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" / ");
-    let product = [Some(r.product.as_str()), r.sub_product.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" / ");
-    let narrative = match &r.narrative {
-        Some(n) => n.clone(),
-        None if !issue.is_empty() => format!("{product}: {issue}"),
-        None => product.clone(),
-    };
-    Ok(NewComplaint {
-        channel: Channel::Regulator,
-        regulator_order: Some(RegulatorOrder {
-            regulator: ShortText::parse("regulator", "CFPB")?,
-            order_number: ShortText::parse("Complaint ID", &r.complaint_id)?,
-            deadline: None,
-        }),
-        received_at,
-        complainant: Complainant {
-            name: PersonName::parse("complainant", &format!("CFPB consumer {}", r.complaint_id))?,
-            id_number: None,
-            phone: None,
-            email: None,
-            customer_type: if r.tags.iter().any(|t| t.contains("Older American")) { CustomerType::Elderly } else { CustomerType::Individual },
-            language: Language::En,
-        },
-        agent: None,
-        respondent: Respondent { unit: head_office.to_string(), staff: Vec::new() },
-        product: Some(ShortText::parse("Product", &product.chars().take(500).collect::<String>())?),
-        business_type: None,
-        amount: None,
-        request: Request::parse("Issue", if issue.is_empty() { "Resolution of the complaint" } else { &issue })?,
-        narrative: Narrative::parse("Consumer complaint narrative", &narrative)?,
-        title: ShortText::parse("Issue", &format!("{product} — {issue}").chars().take(200).collect::<String>()).ok(),
-        external_ref: Some(format!("cfpb:{}", r.complaint_id)),
-    })
-}
-
 /// Runs an import command.
-pub async fn run(cmd: ImportCommand, st: &AppState) -> anyhow::Result<()> {
+pub async fn run(cmd: ImportCommand, st: &App) -> anyhow::Result<()> {
     let ImportCommand::Cfpb { file, errors, quiet } = cmd;
     let (summary, rejections) = import_cfpb(st, &file, !quiet).await?;
     for r in rejections.iter().take(50) {
@@ -111,7 +64,7 @@ pub async fn run(cmd: ImportCommand, st: &AppState) -> anyhow::Result<()> {
 
 /// Imports a CFPB CSV file; returns the summary and the rejected rows ("line N: reason"), in
 /// line order.
-pub async fn import_cfpb(st: &AppState, file: &std::path::Path, progress: bool) -> anyhow::Result<(ImportSummary, Vec<String>)> {
+pub async fn import_cfpb(st: &App, file: &std::path::Path, progress: bool) -> anyhow::Result<(ImportSummary, Vec<String>)> {
     let size = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?.len();
     let reader = CfpbReader::new(File::open(file).with_context(|| format!("opening {}", file.display()))?)
         .with_context(|| format!("{}", file.display()))?;
@@ -120,10 +73,14 @@ pub async fn import_cfpb(st: &AppState, file: &std::path::Path, progress: bool) 
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let rules = st.rules.default_rules();
-    let time_zone = rules.profile.time_zone();
-    let head_office = st.rules.org.head_office().code.clone();
-    let actor = Actor { id: "import".into(), name: "CFPB import".into(), role: Role::IntakeAgent, department: None };
+    let importer = Caller::new(redress_store::User {
+        id: "import".into(),
+        name: "CFPB import".into(),
+        role: redress_domain::org::Role::IntakeAgent,
+        department: None,
+        active: true,
+        open_load: 0,
+    });
     let mut summary = ImportSummary::default();
     let mut rejections: Vec<String> = Vec::new();
     // Rows are registered concurrently so the store can commit them in groups; each row still
@@ -137,17 +94,9 @@ pub async fn import_cfpb(st: &AppState, file: &std::path::Path, progress: bool) 
                 Some(Ok(record)) => {
                     summary.read += 1;
                     let line = record.line;
-                    match cfpb_to_new(&record, &time_zone, &head_office) {
-                        Ok(new) => {
-                            let st = st.clone();
-                            let actor = actor.clone();
-                            pending.push(async move { (line, redress_server::service::register(&st, &actor, new, None).await) });
-                        }
-                        Err(e) => {
-                            summary.rejected += 1;
-                            rejections.push(format!("line {line}: {}: {}", e.field, e.message));
-                        }
-                    }
+                    let st = st.clone();
+                    let importer = importer.clone();
+                    pending.push(async move { (line, import_cfpb_record(&st, &importer, &record).await) });
                 }
                 Some(Err(e)) => {
                     summary.read += 1;
@@ -160,11 +109,14 @@ pub async fn import_cfpb(st: &AppState, file: &std::path::Path, progress: bool) 
         bar.set_position(reader.bytes_read());
         match pending.next().await {
             Some((line, result)) => match result {
-                Ok(Registered::Created(_)) => summary.imported += 1,
-                Ok(Registered::Replayed(_)) => summary.already_present += 1,
+                Ok(RowOutcome::Imported) => summary.imported += 1,
+                Ok(RowOutcome::AlreadyPresent) => summary.already_present += 1,
                 Err(e) => {
                     summary.rejected += 1;
-                    rejections.push(format!("line {line}: {}", e.message));
+                    match &e.field {
+                        Some(field) => rejections.push(format!("line {line}: {field}: {}", e.message)),
+                        None => rejections.push(format!("line {line}: {}", e.message)),
+                    }
                 }
             },
             None if done_reading => break,

@@ -3,17 +3,19 @@
 
 pub mod bench;
 pub mod cli_complaint;
+pub mod cli_error;
 pub mod cli_text;
 pub mod config;
 pub mod import;
+pub mod redact;
+pub mod rule_files;
 pub mod users;
 
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use redress_domain::clock::SystemClock;
-use redress_domain::rulebook::RuleBook;
-use redress_server::AppState;
+use redress_app::App;
 use redress_store::Store;
 
 use crate::config::Config;
@@ -21,26 +23,26 @@ use crate::config::Config;
 /// Opens the store named by a URL: the backend is chosen here, once.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(redress_store_sqlite::SqliteStore::open(url).await.with_context(|| format!("opening {url}"))?)
+        Arc::new(redress_store_sqlite::SqliteStore::open(url).await.with_context(|| format!("opening {}", redact::redact_url(url)))?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Arc::new(redress_store_postgres::PostgresStore::connect(url).await.with_context(|| format!("connecting to {url}"))?)
+        Arc::new(redress_store_postgres::PostgresStore::connect(url).await.with_context(|| format!("connecting to {}", redact::redact_url(url)))?)
     } else {
-        bail!("unsupported database URL '{url}': use sqlite://PATH or postgres://…");
+        bail!("unsupported database URL '{}': use sqlite://PATH or postgres://…", redact::redact_url(url));
     };
     store.migrate().await.context("migrating the database")?;
     Ok(store)
 }
 
 /// Loads configuration, rules and the store into the application state.
-pub async fn app_state(cli_config: Option<&std::path::Path>, db: Option<&str>) -> anyhow::Result<(Config, AppState)> {
+pub async fn app_state(cli_config: Option<&std::path::Path>, db: Option<&str>) -> anyhow::Result<(Config, App)> {
     let mut config = Config::load(cli_config)?;
     if let Some(db) = db {
         config.database_url = db.to_string();
     }
-    let rules = RuleBook::load(&config.rules).context("loading the rules")?;
+    let rules = crate::rule_files::load_rule_book(&config.rules).context("loading the rules")?;
     let store = open_store(&config.database_url).await?;
-    let state = AppState::new(store, Arc::new(rules), Arc::new(SystemClock));
-    redress_server::intelligence::refresh_models(&*state.store, &state.insight).await.context("loading the active models")?;
+    let state = App::new(store, Arc::new(rules), Arc::new(SystemClock));
+    redress_app::intelligence::refresh_models(&*state.store, &state.insight).await.context("loading the active models")?;
     Ok((config, state))
 }
 

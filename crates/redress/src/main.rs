@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use redress::{app_state, bench, cli_complaint, cli_text, import, users};
+use redress_app::jobs;
 
 // The request path allocates many small strings and JSON values from several threads at once;
 // mimalloc's per-thread heaps keep that cheap.
@@ -73,7 +74,17 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(redress::cli_error::exit_code(&e))
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
         .with_writer(std::io::stderr)
@@ -88,13 +99,13 @@ async fn main() -> anyhow::Result<()> {
             let listen = listen.unwrap_or(config.listen.clone());
             let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
             let addr = listener.local_addr()?;
-            if let Some(token) = users::bootstrap_admin(&state).await? {
+            if let Some(token) = redress_app::users::bootstrap_admin(&state).await? {
                 println!("first start: created user 'admin' (role admin). Its API token, shown once:");
                 println!("{token}");
             }
-            redress_server::scheduler::spawn(state.clone(), Duration::from_secs(config.scheduler_interval_seconds.max(1)));
-            redress_server::intelligence::spawn_incident_detector(state.clone(), Duration::from_secs(5));
-            redress_server::intelligence::spawn_model_refresher(state.store.clone(), state.insight.clone(), Duration::from_secs(30));
+            let schedule = jobs::Schedule { sweep_every: Duration::from_secs(config.scheduler_interval_seconds.max(1)), detect_every: Duration::from_secs(5) };
+            jobs::spawn(state.clone(), schedule);
+            redress_app::intelligence::spawn_model_refresher(state.store.clone(), state.insight.clone(), Duration::from_secs(30));
             tracing::info!(%addr, engine = state.store.engine(), profile = %state.rules.default_profile, "serving");
             println!("listening on http://{addr}");
             redress_server::serve(listener, state, async {
@@ -102,12 +113,12 @@ async fn main() -> anyhow::Result<()> {
             })
             .await?;
         }
-        Command::Migrate => println!("migrations applied to {}", config.database_url),
+        Command::Migrate => println!("migrations applied to {}", redress::redact::redact_url(&config.database_url)),
         Command::User(cmd) => users::run(cmd, &state).await?,
         Command::Complaint(cmd) => cli_complaint::run(*cmd, &state).await?,
         Command::Import(cmd) => import::run(cmd, &state).await?,
         Command::Sweep => {
-            let report = redress_server::scheduler::sweep(&state).await?;
+            let report = jobs::sweep(&state).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Search(args) => cli_text::search(args, &state).await?,

@@ -2,7 +2,6 @@
 //! of the rule classifier, parsed from TOML and merged with an institution's overrides.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use rust_decimal::Decimal;
@@ -16,14 +15,6 @@ pub enum TaxonomyError {
     /// The TOML does not parse or does not have the expected shape.
     #[error("invalid taxonomy TOML: {0}")]
     Toml(#[from] toml::de::Error),
-    /// A taxonomy file could not be read.
-    #[error("cannot read taxonomy file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
     /// A standalone taxonomy lacks a required section.
     #[error("taxonomy has no [{0}] section")]
     MissingSection(&'static str),
@@ -252,7 +243,7 @@ pub struct NegationConfig {
 /// The complaint taxonomy and the data of the rule classifier.
 ///
 /// Built from TOML: [`Taxonomy::builtin`] is `data/taxonomy/taxonomy.toml`, shipped in the binary;
-/// an institution overrides it with [`Taxonomy::load`] or [`Taxonomy::merge_toml`]. In an
+/// an institution overrides it with [`Taxonomy::merge_toml`] (the text of its own file). In an
 /// override, nodes are upserted by (dimension, code) (an empty `parent` makes a node a major
 /// class), `[[rule]]` and `[[flag]]` entries are upserted by `id` (given fields replace the
 /// existing ones; `enabled = false` removes the entry), and any other section present replaces
@@ -340,23 +331,6 @@ impl Taxonomy {
         next.apply_overlay(raw)?;
         *self = next;
         Ok(())
-    }
-
-    /// Merges the override file at `path` over this taxonomy.
-    pub fn merge_file(&mut self, path: impl AsRef<Path>) -> Result<(), TaxonomyError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| TaxonomyError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        self.merge_toml(&text)
-    }
-
-    /// The built-in taxonomy with the override file at `path` merged over it.
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, TaxonomyError> {
-        let mut taxonomy = Taxonomy::builtin();
-        taxonomy.merge_file(path)?;
-        Ok(taxonomy)
     }
 
     /// The node `code` of `dimension`.

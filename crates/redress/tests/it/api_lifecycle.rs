@@ -107,7 +107,7 @@ async fn the_full_lifecycle_is_recorded_in_history(engine: Engine) {
     let actions: Vec<&str> = h["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
-        ["register", "accept", "assign", "start_investigation", "add_note", "propose_resolution", "decide", "record_follow_up", "archive"]
+        ["register", "accept", "assign", "start_investigation", "add_note", "propose_resolution", "decide", "follow_up_satisfied", "archive"]
     );
     let seqs: Vec<i64> = h["events"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=9).collect::<Vec<_>>());
@@ -164,13 +164,19 @@ async fn large_compensation_needs_a_second_person(engine: Engine) {
     let path = format!("/api/v1/complaints/{cid}");
     let (status, e) = app.post("card_handler", &format!("{path}/decide"), &json!({ "verification": "a", "basis": "b", "reasons": "c" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{e}");
+    // Above the threshold the supervisor level approves: not the department head, not a handler.
     let (status, e) = app.post("card_head", &format!("{path}/approve-resolution"), &json!({})).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{e}");
-    assert_eq!(e["error"]["code"], "maker_checker");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
     let (status, _) = app.post("card_handler", &format!("{path}/approve-resolution"), &json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let v = app.act("supervisor", &cid, "approve-resolution", json!({})).await;
-    assert_eq!(v["resolution"]["approved_by"]["name"], "supervisor");
+    // Nor the person who proposed it (maker-checker), even at the supervisor level.
+    app.act("supervisor", &cid, "reject-resolution", json!({ "reason": "金额需复核" })).await;
+    let v = app.act("supervisor", &cid, "propose-resolution", json!({ "kind": "compensation", "amount": { "amount": "8000", "currency": "CNY" }, "summary": "赔偿损失" })).await;
+    assert_eq!(v["status"], "awaiting_approval");
+    let (status, e) = app.post("supervisor", &format!("{path}/approve-resolution"), &json!({})).await;
+    assert_eq!((status, e["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("maker_checker")), "{e}");
+    let v = app.act("supervisor2", &cid, "approve-resolution", json!({})).await;
+    assert_eq!(v["resolution"]["approved_by"]["name"], "supervisor2");
     let v = app.act("card_handler", &cid, "decide", json!({ "verification": "a", "basis": "b", "reasons": "c" })).await;
     assert_eq!(v["status"], "decided");
 }
@@ -224,21 +230,21 @@ async fn the_scheduler_marks_overdue_and_escalates(engine: Engine) {
     let Some(app) = TestApp::start(engine).await else { return };
     let c = app.register(&card_complaint("13812345678")).await;
     let cid = id(&c);
-    let report = redress_server::scheduler::sweep(&app.state).await.unwrap();
+    let report = redress_app::jobs::sweep(&app.state).await.unwrap();
     assert_eq!((report.due_soon, report.overdue), (0, 0));
     app.advance_days(13);
-    let report = redress_server::scheduler::sweep(&app.state).await.unwrap();
+    let report = redress_app::jobs::sweep(&app.state).await.unwrap();
     assert_eq!((report.due_soon, report.overdue), (1, 0));
     let (_, v) = app.get("card_handler", &format!("/api/v1/complaints/{cid}")).await;
     assert_eq!(v["due_state"], "due_soon");
     app.advance_days(3);
-    let report = redress_server::scheduler::sweep(&app.state).await.unwrap();
+    let report = redress_app::jobs::sweep(&app.state).await.unwrap();
     assert_eq!(report.overdue, 1);
     let (_, v) = app.get("card_handler", &format!("/api/v1/complaints/{cid}")).await;
     assert_eq!(v["due_state"], "overdue");
     assert_eq!(v["priority"], "high", "escalation raises the priority");
     // A second sweep changes nothing.
-    let report = redress_server::scheduler::sweep(&app.state).await.unwrap();
+    let report = redress_app::jobs::sweep(&app.state).await.unwrap();
     assert_eq!((report.due_soon, report.overdue), (0, 0));
     let (_, n) = app.get("card_head", "/api/v1/notifications").await;
     assert!(n["items"].as_array().unwrap().iter().any(|i| i["message"].as_str().unwrap().contains("deadline has passed")), "{n}");
@@ -353,7 +359,10 @@ async fn a_correction_is_recorded_as_a_label(engine: Engine) {
 async fn withdrawal_and_decline_end_the_complaint(engine: Engine) {
     let Some(app) = TestApp::start(engine).await else { return };
     let c = app.register(&card_complaint("13812345678")).await;
-    let v = app.act("intake", &id(&c), "withdraw", json!({ "reason": "客户表示已自行解决" })).await;
+    // The hotline records calls about any complaint but does not end one.
+    let (status, e) = app.post("intake", &format!("/api/v1/complaints/{}/withdraw", id(&c)), &json!({ "reason": "客户表示已自行解决" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
+    let v = app.act("card_handler", &id(&c), "withdraw", json!({ "reason": "客户表示已自行解决" })).await;
     assert_eq!(v["status"], "withdrawn");
     let mut other = card_complaint("13900000002");
     other["complainant"]["id_number"] = json!(null);
@@ -420,12 +429,12 @@ async fn an_extension_clears_a_stale_due_soon_mark(engine: Engine) {
     let cid = id(&c);
     app.act("card_handler", &cid, "start-investigation", json!({})).await;
     app.advance_days(13);
-    redress_server::scheduler::sweep(&app.state).await.unwrap();
+    redress_app::jobs::sweep(&app.state).await.unwrap();
     let (_, v) = app.get("card_handler", &format!("/api/v1/complaints/{cid}")).await;
     assert_eq!(v["due_state"], "due_soon");
     app.act("card_handler", &cid, "request-extension", json!({ "reason": "需要调取监控" })).await;
     let v = app.act("card_head", &cid, "decide-extension", json!({ "approve": true })).await;
     assert_eq!(v["due_state"], "on_time", "the new deadline is two weeks away");
-    let report = redress_server::scheduler::sweep(&app.state).await.unwrap();
+    let report = redress_app::jobs::sweep(&app.state).await.unwrap();
     assert_eq!((report.due_soon, report.overdue), (0, 0));
 }

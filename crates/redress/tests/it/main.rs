@@ -5,7 +5,11 @@ mod support;
 
 mod api_errors;
 mod api_lifecycle;
+mod bad_input;
 mod cli;
 mod crash;
+mod leaks;
+mod permissions;
 mod store_story;
 mod text;
+mod two_servers;

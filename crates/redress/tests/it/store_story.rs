@@ -6,24 +6,29 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use redress_domain::classify::ClassifyInput;
 use redress_domain::complaint::{
-    Action, Actor, Channel, Complainant, Complaint, ComplaintId, CustomerType, Draft, Language, NewComplaint, Respondent,
+    Action, Actor, AttachmentRef, Channel, Complainant, Complaint, ComplaintId, CustomerType, Draft, Language, NewComplaint, Respondent,
 };
 use redress_domain::deadline::DueState;
-use redress_domain::fields::{Narrative, PersonName, Phone, Request};
+use redress_domain::fields::{EscalationReason, ExternalRef, Narrative, PersonName, Phone, Request};
 use redress_domain::lifecycle::Status;
 use redress_domain::org::Role;
 use redress_domain::rulebook::RuleBook;
 use redress_store::{
-    Change, ComplaintFilter, IdempotencyKey, Incident, IncidentJoin, IncidentMember, IncidentScan, ModelInfo, NewUser, Ranking, Registered,
+    AttachmentContent, Change, ComplaintFilter, IdempotencyKey, Incident, IncidentJoin, IncidentMember, IncidentScan, ModelInfo, NewUser, Ranking, Registered,
     Registration, SearchPhrase, SearchRequest, Store, StoreError, TextUpdate,
 };
 
 use crate::on_both_engines;
 use crate::support::{Engine, fresh_store, start_time};
 
-on_both_engines!(store_story, a_failing_request_fails_alone_among_concurrent_ones);
+on_both_engines!(store_story, a_failing_request_fails_alone_among_concurrent_ones, duplicates_are_looked_for_in_the_departments_given);
 
 fn new_complaint(phone: &str, at: Timestamp) -> NewComplaint {
+    new_complaint_in("SH", phone, at)
+}
+
+/// A complaint about the organisation unit `unit`.
+fn new_complaint_in(unit: &str, phone: &str, at: Timestamp) -> NewComplaint {
     NewComplaint {
         channel: Channel::Web,
         regulator_order: None,
@@ -37,7 +42,7 @@ fn new_complaint(phone: &str, at: Timestamp) -> NewComplaint {
             language: Language::ZhCn,
         },
         agent: None,
-        respondent: Respondent { unit: "SH".into(), staff: vec![] },
+        respondent: Respondent { unit: unit.into(), staff: vec![] },
         product: None,
         business_type: None,
         amount: None,
@@ -51,16 +56,17 @@ fn new_complaint(phone: &str, at: Timestamp) -> NewComplaint {
 fn registration(book: &Arc<RuleBook>, new: NewComplaint, now: Timestamp, idempotency: Option<IdempotencyKey>, external_ref: Option<&str>) -> Registration {
     let actor = Actor { id: "u-intake".into(), name: "intake".into(), role: Role::IntakeAgent, department: None };
     let mut new = new;
-    new.external_ref = external_ref.map(str::to_string);
+    new.external_ref = external_ref.map(|r| ExternalRef::parse("external_ref", r).unwrap());
     let classification = book.classifier.classify(&ClassifyInput { narrative: new.narrative.as_str(), request: new.request.as_str(), ..Default::default() });
-    let text = redress_server::intelligence::text_index(&redress_insight::Insight::default(), "", new.narrative.as_str(), new.request.as_str(), Vec::new());
+    let text = redress_app::intelligence::text_index(&redress_insight::Insight::default(), "", new.narrative.as_str(), new.request.as_str(), Vec::new());
     let draft = Draft::prepare(new, classification, book.default_rules(), &actor, now);
     Registration {
         id: ComplaintId::generate(now),
         department: draft.department.clone(),
         duplicate_key: draft.duplicate_key(),
-        external_ref: draft.new.external_ref.clone(),
+        external_ref: draft.new.external_ref.as_ref().map(|r| r.as_str().to_string()),
         idempotency,
+        duplicate_departments: None,
         build: {
             let book = book.clone();
             Box::new(move |ctx| draft.clone().register(ctx, book.default_rules()))
@@ -144,7 +150,7 @@ async fn store_story(engine: Engine) {
     let mine = if a.owner.handler.as_ref().unwrap().id == h1 { a.clone() } else { b.clone() };
     let mut c = mine.clone();
     let outcome = c.apply(Action::StartInvestigation, &actor, now, book.default_rules()).unwrap();
-    let change = Change { complaint: c.clone(), expected_version: mine.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None };
+    let change = Change { complaint: c.clone(), expected_version: mine.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None, attachment: None };
     store.save(change.clone()).await.unwrap();
     assert!(matches!(store.save(change).await, Err(StoreError::Conflict)));
     let saved = store.complaint(c.id).await.unwrap().unwrap();
@@ -153,11 +159,27 @@ async fn store_story(engine: Engine) {
     let history = store.history(c.id).await.unwrap();
     assert_eq!(history.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
 
+    // Evidence is stored with the save that attaches it; a refused save stores no file.
+    let attach = |content: &[u8]| {
+        let (reference, file) = evidence(content, now);
+        let mut after = saved.clone();
+        let outcome = after.apply(Action::Attach { attachment: reference }, &actor, now, book.default_rules()).unwrap();
+        let change = Change { complaint: after, expected_version: saved.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None, attachment: Some(file.clone()) };
+        (change, file)
+    };
+    let (change, file) = attach(b"receipt of the annual fee");
+    store.save(change).await.unwrap();
+    assert_eq!(store.attachment(&file.sha256).await.unwrap(), Some((file.media_type.clone(), file.content.clone())));
+    let (stale, stale_file) = attach(b"another receipt");
+    assert!(matches!(store.save(stale).await, Err(StoreError::Conflict)));
+    assert!(store.attachment(&stale_file.sha256).await.unwrap().is_none(), "a refused save stores no file");
+    let saved = store.complaint(c.id).await.unwrap().unwrap();
+
     // Ending a complaint frees its handler.
     let load_before = store.user(&h1).await.unwrap().unwrap().open_load;
     let mut w = saved.clone();
     let outcome = w.apply(Action::Withdraw { reason: None }, &actor, now, book.default_rules()).unwrap();
-    store.save(Change { complaint: w.clone(), expected_version: saved.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None }).await.unwrap();
+    store.save(Change { complaint: w.clone(), expected_version: saved.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None, attachment: None }).await.unwrap();
     assert_eq!(store.user(&h1).await.unwrap().unwrap().open_load, load_before - 1);
 
     // Lists: filters and keyset pagination, newest first.
@@ -186,7 +208,7 @@ async fn store_story(engine: Engine) {
     let mut overdue = candidates[0].clone();
     let version = overdue.version;
     let outcome = overdue.apply(Action::MarkDue { state: DueState::Overdue }, &Actor::system(), now, book.default_rules()).unwrap();
-    store.save(Change { complaint: overdue.clone(), expected_version: version, previous_handler: overdue.owner.handler.as_ref().map(|h| h.id.clone()), was_open: true, outcome, text: None }).await.unwrap();
+    store.save(Change { complaint: overdue.clone(), expected_version: version, previous_handler: overdue.owner.handler.as_ref().map(|h| h.id.clone()), was_open: true, outcome, text: None, attachment: None }).await.unwrap();
     let again = store.due_candidates(now + SignedDuration::from_hours(24 * 16), soon, 100).await.unwrap();
     assert_eq!(again.len(), 2);
 
@@ -194,14 +216,14 @@ async fn store_story(engine: Engine) {
     let mut e = store.complaint(b.id).await.unwrap().unwrap();
     let version = e.version;
     let was = e.owner.handler.as_ref().map(|h| h.id.clone());
-    let outcome = e.apply(Action::Escalate { reason: "test".into() }, &Actor::system(), now, book.default_rules()).unwrap();
-    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was.clone(), was_open: true, outcome, text: None }).await.unwrap();
+    let outcome = e.apply(Action::Escalate { reason: EscalationReason::parse("reason", "test").unwrap() }, &Actor::system(), now, book.default_rules()).unwrap();
+    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was.clone(), was_open: true, outcome, text: None, attachment: None }).await.unwrap();
     let n = store.notifications(Role::DepartmentHead, Some("SH-CARD"), 10).await.unwrap();
     assert_eq!(n.len(), 1);
     assert!(store.notifications(Role::DepartmentHead, Some("GZ-CP"), 10).await.unwrap().is_empty());
     let version = e.version;
     let outcome = e.apply(Action::CorrectClassification { dimension: "cause".into(), code: "C11".into() }, &actor_head(), now, book.default_rules()).unwrap();
-    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was, was_open: true, outcome, text: None }).await.unwrap();
+    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was, was_open: true, outcome, text: None, attachment: None }).await.unwrap();
     let labels = store.label_corrections(10).await.unwrap();
     assert_eq!(labels.len(), 1);
     assert_eq!(labels[0].complaint_id, b.id);
@@ -213,7 +235,7 @@ async fn store_story(engine: Engine) {
 }
 
 fn phrases(q: &str) -> Vec<SearchPhrase> {
-    redress_server::text_api::phrases(&redress_text::SearchQuery::parse(q).unwrap())
+    redress_app::text::phrases(&redress_text::SearchQuery::parse(q).unwrap())
 }
 
 /// Search, a saved note made searchable, similar candidates, the incident cursor and models.
@@ -236,8 +258,8 @@ async fn text_story(store: &dyn Store, book: &RuleBook, e: &Complaint, now: Time
     let was = noted.owner.handler.as_ref().map(|h| h.id.clone());
     let text = redress_domain::fields::LongText::parse("text", "客户补充：已向派出所报案").unwrap();
     let outcome = noted.apply(Action::AddNote { text, customer_contact: true }, &actor_head(), now, book.default_rules()).unwrap();
-    let update = TextUpdate { document: redress_server::intelligence::search_document(&noted), reading: Some(serde_json::json!({ "keywords": ["报案"] })) };
-    store.save(Change { complaint: noted.clone(), expected_version: version, previous_handler: was, was_open: true, outcome, text: Some(update) }).await.unwrap();
+    let update = TextUpdate { document: redress_app::intelligence::search_document(&noted), reading: Some(serde_json::json!({ "keywords": ["报案"] })) };
+    store.save(Change { complaint: noted.clone(), expected_version: version, previous_handler: was, was_open: true, outcome, text: Some(update), attachment: None }).await.unwrap();
     let found = store.search(&search("派出所", ComplaintFilter::default())).await.unwrap();
     assert_eq!(found.hits.iter().map(|h| h.complaint.id).collect::<Vec<_>>(), vec![e.id]);
     assert_eq!(store.text_row(e.id).await.unwrap().unwrap().reading["keywords"][0], "报案");
@@ -270,8 +292,14 @@ async fn text_story(store: &dyn Store, book: &RuleBook, e: &Complaint, now: Time
         terms: vec!["年费".into()],
     };
     store.apply_incident_scan(IncidentScan { from_row: rows[4].row, to_row: rows[4].row, created: vec![], joined: vec![join] }).await.unwrap();
-    let listed = store.incidents(None, 10).await.unwrap();
+    let listed = store.incidents(None, None, 10).await.unwrap();
     assert_eq!((listed.len(), listed[0].members, listed[0].label.as_str()), (1, 3, "年费"));
+    // Seen from some departments: the incidents with a member one of them owns.
+    let departments = |names: &[&str]| names.iter().map(|d| d.to_string()).collect::<Vec<_>>();
+    assert_eq!(store.incidents(None, Some(&departments(&["SH-CARD"])), 10).await.unwrap().len(), 1);
+    assert_eq!(store.incidents(None, Some(&departments(&["GZ-CP", "SH-CARD"])), 10).await.unwrap().len(), 1);
+    assert!(store.incidents(None, Some(&departments(&["GZ-CP"])), 10).await.unwrap().is_empty());
+    assert!(store.incidents(None, Some(&[]), 10).await.unwrap().is_empty());
     let (_, members) = store.incident("inc-1").await.unwrap().unwrap();
     assert_eq!(members.len(), 3);
     assert_eq!(store.incidents_of(&[rows[0].complaint_id, rows[3].complaint_id]).await.unwrap(), vec![(rows[0].complaint_id, "inc-1".to_string())]);
@@ -290,6 +318,14 @@ async fn text_story(store: &dyn Store, book: &RuleBook, e: &Complaint, now: Time
     assert_eq!(models.iter().find(|m| m.id == "m-1").unwrap().bytes, 3);
     assert!(matches!(store.activate_model("m-9").await, Err(StoreError::NotFound)));
     assert!(store.unindexed(10).await.unwrap().is_empty());
+}
+
+/// A file as the service stores it: its reference in the record, and its content.
+fn evidence(content: &[u8], at: Timestamp) -> (AttachmentRef, AttachmentContent) {
+    use sha2::Digest;
+    let sha256 = hex::encode(sha2::Sha256::digest(content));
+    let reference = AttachmentRef { sha256: sha256.clone(), filename: "receipt.txt".into(), media_type: "text/plain".into(), size: content.len() as u64 };
+    (reference, AttachmentContent { sha256, media_type: "text/plain".into(), content: content.to_vec(), at })
 }
 
 fn actor_head() -> Actor {
@@ -325,4 +361,27 @@ async fn a_failing_request_fails_alone_among_concurrent_ones(engine: Engine) {
     assert_eq!(loads, 19, "the failed registration's handler load was rolled back");
     let numbers: std::collections::HashSet<_> = results.iter().filter_map(|r| r.as_ref().ok()).map(|r| r.complaint().number.clone()).collect();
     assert_eq!(numbers.len(), 19);
+}
+
+/// The duplicate lookup keeps to the departments the registering person may see: a complaint
+/// is never linked to one they could not open.
+async fn duplicates_are_looked_for_in_the_departments_given(engine: Engine) {
+    let Some((store, _dir)) = fresh_store(engine).await else { return };
+    let book = Arc::new(RuleBook::builtin());
+    let now = start_time();
+    let register = async |unit: &str, departments: Option<&[&str]>, seconds: i64| {
+        let mut r = registration(&book, new_complaint_in(unit, "13900000001", now + SignedDuration::from_secs(seconds)), now, None, None);
+        r.duplicate_departments = departments.map(|d| d.iter().map(|s| s.to_string()).collect());
+        created(store.register(r).await.unwrap())
+    };
+    let in_sh = register("SH", None, 0).await;
+    let in_gz = register("GZ", Some(&["GZ-CP"]), 1).await;
+    assert_ne!(in_sh.owner.department, in_gz.owner.department, "the two units route to different departments");
+    assert_eq!(in_gz.merged_into, None, "the earlier complaint is in a department this registration may not see");
+    let from_sh = register("SH", Some(&[in_sh.owner.department.as_str()]), 2).await;
+    assert_eq!(from_sh.merged_into.map(|m| m.id), Some(in_sh.id), "the newest open one it may see, not the newest");
+    let from_nowhere = register("SH", Some(&[]), 3).await;
+    assert_eq!(from_nowhere.merged_into, None);
+    let from_everywhere = register("SH", None, 4).await;
+    assert_eq!(from_everywhere.merged_into.map(|m| m.id), Some(from_nowhere.id), "the newest open one");
 }

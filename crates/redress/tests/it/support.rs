@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use redress_domain::clock::ManualClock;
 use redress_domain::org::Role;
 use redress_domain::rulebook::RuleBook;
-use redress_server::AppState;
+use redress_app::App as AppState;
 use redress_store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -44,7 +44,7 @@ macro_rules! on_both_engines {
 /// What a fresh database leaves behind, removed when dropped: a temporary directory (SQLite) or
 /// a schema (PostgreSQL).
 pub enum Scratch {
-    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Dir(#[expect(dead_code, reason = "kept only so the directory lives as long as the test")] tempfile::TempDir),
     Schema { url: String, schema: String },
 }
 
@@ -125,8 +125,7 @@ impl TestApp {
         let state = AppState::new(store.clone(), Arc::new(RuleBook::builtin()), clock.clone());
         let mut tokens = HashMap::new();
         for &(name, role, department) in USERS {
-            let account = redress::users::Account { name, role, department, password_hash: None };
-            let (_, token) = redress::users::create_with_token(&*store, account, start_time()).await.expect("create user");
+            let (_, token) = redress_app::users::create_with_token(&*store, name, role, department, None, start_time()).await.expect("create user");
             tokens.insert(name, token);
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -213,4 +212,106 @@ pub fn card_complaint(phone: &str) -> Value {
         "request": "要求退还被盗刷的5000元并赔偿损失",
         "narrative": "我的信用卡在11月20日晚被盗刷了5000元，我本人当时在家，卡片也在身边。联系客服三次都说在处理，到现在没有结果，态度很差。"
     })
+}
+
+// Helpers of the permission, leak, bad-input and two-server suites.
+
+/// Where a test app's database lives, for the few checks that must read a table directly.
+pub enum Database {
+    /// The SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// The PostgreSQL server and the test's own schema on it.
+    Postgres { url: String, schema: String },
+}
+
+impl Database {
+    /// Rows of the `attachments` table (content stored by SHA-256), all of them or those of one
+    /// file.
+    pub async fn attachment_rows(&self, sha256: Option<&str>) -> i64 {
+        use sqlx::Connection;
+        match self {
+            Database::Sqlite(path) => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path).create_if_missing(false);
+                let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.expect("open the sqlite file");
+                let n: i64 = match sha256 {
+                    Some(sha) => sqlx::query_scalar("SELECT COUNT(*) FROM attachments WHERE sha256 = ?").bind(sha).fetch_one(&mut conn).await,
+                    None => sqlx::query_scalar("SELECT COUNT(*) FROM attachments").fetch_one(&mut conn).await,
+                }
+                .expect("count attachments");
+                let _ = conn.close().await;
+                n
+            }
+            Database::Postgres { url, schema } => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("connect postgres");
+                // The schema name is made by `fresh_store`: a plain identifier.
+                let n: i64 = match sha256 {
+                    Some(sha) => {
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {schema}.attachments WHERE sha256 = $1")))
+                            .bind(sha)
+                            .fetch_one(&mut conn)
+                            .await
+                    }
+                    None => sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {schema}.attachments"))).fetch_one(&mut conn).await,
+                }
+                .expect("count attachments");
+                let _ = conn.close().await;
+                n
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// Like [`TestApp::start`], and also says where the database is.
+    pub async fn start_with_database(engine: Engine) -> Option<(TestApp, Database)> {
+        let (store, scratch, database) = match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("redress.db");
+                let store = redress::open_store(&format!("sqlite://{}", path.display())).await.expect("open sqlite");
+                (store, Scratch::Dir(dir), Database::Sqlite(path))
+            }
+            Engine::Postgres => {
+                let (store, scratch) = fresh_store(engine).await?;
+                let database = match &scratch {
+                    Scratch::Schema { url, schema } => Database::Postgres { url: url.clone(), schema: schema.clone() },
+                    Scratch::Dir(_) => unreachable!("a PostgreSQL store has a schema"),
+                };
+                (store, scratch, database)
+            }
+        };
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let state = AppState::new(store.clone(), Arc::new(RuleBook::builtin()), clock.clone());
+        let mut tokens = HashMap::new();
+        for &(name, role, department) in USERS {
+            let (_, token) = redress_app::users::create_with_token(&*store, name, role, department, None, start_time()).await.expect("create user");
+            tokens.insert(name, token);
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(redress_server::serve(listener, state.clone(), std::future::pending()));
+        let app = TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), state, clock, tokens, _scratch: scratch };
+        Some((app, database))
+    }
+
+    /// Creates one more user, whose token the test then uses by name like the standard ones.
+    pub async fn add_user(&mut self, name: &'static str, role: Role, department: Option<&str>) {
+        let (_, token) = redress_app::users::create_with_token(&*self.state.store, name, role, department, None, start_time()).await.expect("create user");
+        self.tokens.insert(name, token);
+    }
+
+    /// The caller a user name stands for, as the use cases see it.
+    pub async fn caller(&self, name: &str) -> redress_app::Caller {
+        let user = self.state.store.user_by_name(name).await.expect("read user").unwrap_or_else(|| panic!("no user {name}"));
+        redress_app::Caller::new(user)
+    }
+
+    /// Sends a request as a user (or anonymously for an unknown name) and returns the status,
+    /// the headers and the body's bytes.
+    pub async fn send(&self, who: &str, req: reqwest::RequestBuilder) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let res = self.auth(who, req).send().await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        (status, headers, res.bytes().await.unwrap().to_vec())
+    }
 }

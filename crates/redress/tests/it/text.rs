@@ -124,7 +124,7 @@ async fn search_finds_every_complaint_containing_the_query(engine: Engine) {
             .state
             .store
             .search(&redress_store::SearchRequest {
-                phrases: redress_server::text_api::phrases(&parsed),
+                phrases: redress_app::text::phrases(&parsed),
                 limit: 100,
                 ..Default::default()
             })
@@ -225,7 +225,7 @@ async fn complaints_about_one_problem_form_an_incident(engine: Engine) {
         let c = app.register(&complaint(text, "请核实并更正", &format!("1360000{i:04}"), &format!("用户{i}"))).await;
         overdue.insert(c["number"].as_str().unwrap().to_string());
     }
-    let report = redress_server::intelligence::detect_incidents(&*app.state.store, Default::default(), app.clock_now()).await.unwrap();
+    let report = redress_app::intelligence::detect_incidents(&*app.state.store, Default::default(), app.clock_now()).await.unwrap();
     assert_eq!(report.examined, CORPUS.len() + OVERDUE.len());
     assert_eq!(report.created, 1, "{report:?}");
     let (status, v) = app.get("supervisor", "/api/v1/incidents").await;
@@ -240,10 +240,10 @@ async fn complaints_about_one_problem_form_an_incident(engine: Engine) {
     assert!(members.len() >= 6, "most of the {} overdue complaints: {detail}", overdue.len());
     assert!(detail["rate_per_day"].as_f64().unwrap() > 0.0);
     // A second pass finds nothing new; a later complaint about the same problem joins.
-    let again = redress_server::intelligence::detect_incidents(&*app.state.store, Default::default(), app.clock_now()).await.unwrap();
+    let again = redress_app::intelligence::detect_incidents(&*app.state.store, Default::default(), app.clock_now()).await.unwrap();
     assert_eq!(again.examined, 0);
     app.register(&complaint("按时还款了，系统还是显示逾期，征信受影响，要求更正", "更正", "13500000000", "新用户")).await;
-    let later = redress_server::intelligence::detect_incidents(&*app.state.store, Default::default(), app.clock_now()).await.unwrap();
+    let later = redress_app::intelligence::detect_incidents(&*app.state.store, Default::default(), app.clock_now()).await.unwrap();
     assert_eq!((later.examined, later.joined, later.created), (1, 1, 0), "{later:?}");
     // Handlers do not see incident lists.
     let (status, _) = app.get("card_handler", "/api/v1/incidents").await;
@@ -290,7 +290,7 @@ async fn a_trained_model_classifies_new_complaints(engine: Engine) {
         bytes: 0,
     };
     app.state.store.put_model(info, model.to_bytes()).await.unwrap();
-    let in_use = redress_server::intelligence::refresh_models(&*app.state.store, &app.state.insight).await.unwrap();
+    let in_use = redress_app::intelligence::refresh_models(&*app.state.store, &app.state.insight).await.unwrap();
     assert_eq!(in_use, vec!["m-test-cause".to_string()]);
     let c = app.register(&complaint("今天去网点，叫号系统故障，柜台排队太久", "改进", "13800009999", "钱七")).await;
     assert_eq!(c["classification"]["cause"]["code"], "C02", "{}", c["classification"]);

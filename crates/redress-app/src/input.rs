@@ -1,4 +1,5 @@
-//! Wire types: the JSON the API accepts, converted explicitly into validated domain values.
+//! The input of the use cases as people and systems send it (the JSON bodies of the API, the
+//! files of the command line), converted explicitly into validated domain values.
 //!
 //! Unknown fields are refused (`deny_unknown_fields`), so a misspelt field is an error instead of
 //! silently lost data.
@@ -9,10 +10,10 @@ use redress_domain::complaint::{
     Respondent, ResolutionKind, Satisfaction, UserRef,
 };
 use redress_domain::deadline::DueState;
-use redress_domain::fields::{Email, FieldError, IdNumber, LongText, Money, Narrative, PersonName, Phone, Request, ShortText};
+use redress_domain::fields::{EscalationReason, ExternalRef, Email, FieldError, IdNumber, LongText, Money, Narrative, PersonName, Phone, Request, ShortText};
 use serde::Deserialize;
 
-/// `POST /api/v1/complaints`.
+/// A new complaint as sent (`POST /api/v1/complaints`, `redress complaint new`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewComplaintBody {
@@ -176,11 +177,7 @@ impl NewComplaintBody {
             }),
             None => None,
         };
-        let external_ref = match self.external_ref.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(s) if s.len() > 200 => return Err(FieldError::new("external_ref", "must be at most 200 characters")),
-            Some(s) => Some(s.to_string()),
-        };
+        let external_ref = opt(&self.external_ref, |s| ExternalRef::parse("external_ref", s))?;
         let business_type = match self.business_type.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(s) => Some(s.to_string()),
@@ -205,8 +202,8 @@ impl NewComplaintBody {
 
 /// Parses an action body into the domain action. `action` is the last path segment.
 /// User references come back with the given id as their name; the handler resolves them.
-pub fn parse_action(action: &str, body: &[u8]) -> Result<Action, crate::error::ApiError> {
-    use crate::error::ApiError;
+pub fn parse_action(action: &str, body: &[u8]) -> Result<Action, crate::error::AppError> {
+    use crate::error::AppError;
     use crate::json::parse_json;
     let long = |field: &str, v: &str| LongText::parse(field, v);
     let long_opt = |field: &str, v: Option<String>| -> Result<Option<LongText>, FieldError> { opt(&v, |s| LongText::parse(field, s)) };
@@ -311,10 +308,10 @@ pub fn parse_action(action: &str, body: &[u8]) -> Result<Action, crate::error::A
     struct EscalateBody {
         reason: String,
     }
-    let user = |field: &str, id: &str| -> Result<UserRef, ApiError> {
+    let user = |field: &str, id: &str| -> Result<UserRef, AppError> {
         let id = id.trim();
         if id.is_empty() {
-            return Err(ApiError::invalid(field, "must not be empty"));
+            return Err(AppError::invalid(field, "must not be empty"));
         }
         Ok(UserRef { id: id.to_string(), name: id.to_string() })
     };
@@ -400,7 +397,7 @@ pub fn parse_action(action: &str, body: &[u8]) -> Result<Action, crate::error::A
             let b = body!(MergeBody);
             // The target's number is filled in by the handler once the target is loaded.
             let id = redress_domain::complaint::ComplaintId::parse(&b.target)
-                .ok_or_else(|| ApiError::invalid("target", "not a complaint id"))?;
+                .ok_or_else(|| AppError::invalid("target", "not a complaint id"))?;
             Action::MergeInto { target: ComplaintRef { id, number: String::new() } }
         }
         "withdraw" => {
@@ -429,10 +426,10 @@ pub fn parse_action(action: &str, body: &[u8]) -> Result<Action, crate::error::A
         }
         "escalate" => {
             let b = body!(EscalateBody);
-            Action::Escalate { reason: b.reason }
+            Action::Escalate { reason: EscalationReason::parse("reason", &b.reason)? }
         }
         other => {
-            return Err(ApiError::not_found(&format!("action '{other}'")));
+            return Err(AppError::not_found(&format!("action '{other}'")));
         }
     };
     Ok(action)

@@ -97,7 +97,7 @@ pub fn text_index(insight: &Insight, title: &str, narrative: &str, request: &str
 
 /// The text update for a saved complaint whose notes changed: a new search entry, and readings
 /// of new customer messages.
-pub async fn text_update(st: &crate::AppState, before_notes: usize, c: &Complaint) -> StoreResult<Option<TextUpdate>> {
+pub async fn text_update(st: &crate::App, before_notes: usize, c: &Complaint) -> StoreResult<Option<TextUpdate>> {
     if c.notes.len() == before_notes {
         return Ok(None);
     }
@@ -315,19 +315,4 @@ pub async fn detect_incidents(store: &dyn Store, rules: IncidentRules, now: Time
             Err(e) => return Err(e),
         }
     }
-}
-
-/// Runs the incident detector every `every` until the task is dropped.
-pub fn spawn_incident_detector(st: crate::AppState, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            match detect_incidents(&*st.store, IncidentRules::default(), st.clock.now()).await {
-                Ok(r) if r.created > 0 || r.joined > 0 => tracing::info!(?r, "incident detection"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "incident detection failed"),
-            }
-        }
-    })
 }

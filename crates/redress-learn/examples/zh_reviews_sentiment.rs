@@ -2,7 +2,7 @@
 //! P(negative) on a stratified 20% hold-out.
 //!
 //! ```text
-//! cargo run --release -p redress-learn --example zh_reviews [dir containing neg.txt and pos.txt]
+//! cargo run --release -p redress-learn --example zh_reviews_sentiment [dir containing neg.txt and pos.txt]
 //! ```
 //!
 //! Each file has one review per line. Without a directory the shared data directory next to the

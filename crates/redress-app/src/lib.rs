@@ -1,0 +1,63 @@
+//! The use cases of Redress: every operation a person or a job can perform, with the caller
+//! and its permissions, returning typed results or an [`AppError`].
+//!
+//! The edges (the JSON API, the command line, importers, background jobs, the web pages) are
+//! thin: they turn their input into the values these functions take and their results into
+//! their own output. Nothing here knows HTTP. Who may see and do what is decided in
+//! [`policy`] alone, and every function that returns or reveals a complaint asks it.
+
+pub mod caller;
+pub mod complaints;
+pub mod error;
+pub mod import;
+pub mod input;
+pub mod intelligence;
+pub mod jobs;
+pub mod json;
+pub mod policy;
+pub mod text;
+pub mod users;
+pub mod view;
+
+use std::sync::Arc;
+
+use redress_domain::clock::Clock;
+use redress_domain::rulebook::RuleBook;
+use redress_store::Store;
+
+pub use caller::Caller;
+pub use error::{AppError, AppResult, ErrorKind};
+
+/// What every use case works with: the store, the rules, the clock, the text analyser and the
+/// token cache. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The rules.
+    pub rules: Arc<RuleBook>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Recently authenticated tokens.
+    pub tokens: Arc<caller::TokenCache>,
+    /// The text analyser with the active models.
+    pub insight: Arc<intelligence::InsightCell>,
+}
+
+impl App {
+    /// The application over a store, rules and a clock.
+    pub fn new(store: Arc<dyn Store>, rules: Arc<RuleBook>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            rules,
+            clock,
+            tokens: Arc::new(caller::TokenCache::default()),
+            insight: Arc::new(intelligence::InsightCell::default()),
+        }
+    }
+
+    /// The caller holding an API token.
+    pub async fn authenticate(&self, token: &str) -> AppResult<Caller> {
+        caller::authenticate(&*self.store, &self.tokens, token).await
+    }
+}

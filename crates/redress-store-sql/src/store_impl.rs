@@ -1,0 +1,195 @@
+//! The `Store` implementation of an engine, of which most methods only read or write through
+//! the shared SQL.
+
+/// Implements [`redress_store::Store`] for an engine's store type.
+///
+/// The methods whose whole work is shared SQL on a pooled connection are written here once;
+/// the engine writes the others (`engine`, `migrate`, `register`, `save`, `search`,
+/// `text_rows_after`, `index_text`, `lead_background_jobs`) inside the invocation, as it would
+/// inside `impl Store`:
+///
+/// ```ignore
+/// redress_store_sql::impl_store! {
+///     engine: SqliteEngine, store: SqliteStore, pool: reads,
+///     fn engine(&self) -> &'static str { "sqlite" }
+///     async fn register(&self, registration: Registration) -> StoreResult<Registered> { … }
+///     …
+/// }
+/// ```
+///
+/// `engine` is the engine's [`Engine`](crate::Engine) type, `pool` the store's field holding
+/// the `sqlx::Pool` these methods take a connection from.
+#[macro_export]
+macro_rules! impl_store {
+    (engine: $engine:ty, store: $store:ty, pool: $pool:ident, $($own:tt)*) => {
+        #[$crate::macro_support::async_trait]
+        impl $crate::macro_support::Store for $store {
+            $($own)*
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn complaint(&self, id: $crate::macro_support::ComplaintId) -> $crate::macro_support::StoreResult<Option<$crate::macro_support::Complaint>> {
+                $crate::records::complaint::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self), fields(n = ids.len()))]
+            async fn complaints(&self, ids: &[$crate::macro_support::ComplaintId]) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::Complaint>> {
+                $crate::records::complaints::<$engine>(&mut *$crate::acquire(&self.$pool).await?, ids).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn complaint_by_number(&self, number: &str) -> $crate::macro_support::StoreResult<Option<$crate::macro_support::Complaint>> {
+                $crate::records::complaint_by_number::<$engine>(&mut *$crate::acquire(&self.$pool).await?, number).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn list(
+                &self,
+                filter: &$crate::macro_support::ComplaintFilter,
+            ) -> $crate::macro_support::StoreResult<$crate::macro_support::Page<$crate::macro_support::ComplaintSummary>> {
+                $crate::filter::list::<$engine>(&mut *$crate::acquire(&self.$pool).await?, filter).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn history(&self, id: $crate::macro_support::ComplaintId) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::StoredEvent>> {
+                $crate::records::history::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn messages(&self, id: $crate::macro_support::ComplaintId) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::StoredMessage>> {
+                $crate::records::messages::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn notifications(
+                &self,
+                role: $crate::macro_support::Role,
+                department: Option<&str>,
+                limit: u32,
+            ) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::StoredNotification>> {
+                $crate::records::notifications::<$engine>(&mut *$crate::acquire(&self.$pool).await?, role, department, limit).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn label_corrections(&self, limit: u32) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::StoredLabel>> {
+                $crate::records::label_corrections::<$engine>(&mut *$crate::acquire(&self.$pool).await?, limit).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn due_candidates(
+                &self,
+                now: $crate::macro_support::Timestamp,
+                soon_before: $crate::macro_support::Timestamp,
+                limit: u32,
+            ) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::Complaint>> {
+                $crate::records::due_candidates::<$engine>(&mut *$crate::acquire(&self.$pool).await?, now, soon_before, limit).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, user), fields(name = %user.name))]
+            async fn create_user(&self, user: $crate::macro_support::NewUser) -> $crate::macro_support::StoreResult<$crate::macro_support::User> {
+                $crate::users::create_user::<$engine>(&mut *$crate::acquire(&self.$pool).await?, &user).await
+            }
+
+            #[$crate::macro_support::instrument(skip_all)]
+            async fn user_by_token_hash(&self, token_hash: &str) -> $crate::macro_support::StoreResult<Option<$crate::macro_support::User>> {
+                $crate::users::user_by_token_hash::<$engine>(&mut *$crate::acquire(&self.$pool).await?, token_hash).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn user(&self, id: &str) -> $crate::macro_support::StoreResult<Option<$crate::macro_support::User>> {
+                $crate::users::user::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn user_by_name(&self, name: &str) -> $crate::macro_support::StoreResult<Option<$crate::macro_support::User>> {
+                $crate::users::user_by_name::<$engine>(&mut *$crate::acquire(&self.$pool).await?, name).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn users(&self) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::User>> {
+                $crate::users::users::<$engine>(&mut *$crate::acquire(&self.$pool).await?).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn count(&self) -> $crate::macro_support::StoreResult<u64> {
+                $crate::records::count::<$engine>(&mut *$crate::acquire(&self.$pool).await?).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn attachment(&self, sha256: &str) -> $crate::macro_support::StoreResult<Option<(String, Vec<u8>)>> {
+                $crate::records::attachment::<$engine>(&mut *$crate::acquire(&self.$pool).await?, sha256).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, band_keys))]
+            async fn similar_candidates(
+                &self,
+                band_keys: &[i64],
+                per_key_limit: u32,
+                received_after: Option<$crate::macro_support::Timestamp>,
+                exclude: Option<$crate::macro_support::ComplaintId>,
+            ) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::SimilarCandidate>> {
+                $crate::text::similar_candidates::<$engine>(&mut *$crate::acquire(&self.$pool).await?, band_keys, per_key_limit, received_after, exclude).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn text_row(&self, id: $crate::macro_support::ComplaintId) -> $crate::macro_support::StoreResult<Option<$crate::macro_support::TextRow>> {
+                $crate::text::text_row_of::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
+            async fn incident_cursor(&self) -> $crate::macro_support::StoreResult<i64> {
+                $crate::text::incident_cursor::<$engine>(&mut *$crate::acquire(&self.$pool).await?).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, scan), fields(from = scan.from_row, to = scan.to_row))]
+            async fn apply_incident_scan(&self, scan: $crate::macro_support::IncidentScan) -> $crate::macro_support::StoreResult<()> {
+                $crate::text::apply_incident_scan::<$engine>(&mut *$crate::acquire(&self.$pool).await?, &scan).await
+            }
+
+            async fn incidents_of(&self, ids: &[$crate::macro_support::ComplaintId]) -> $crate::macro_support::StoreResult<Vec<($crate::macro_support::ComplaintId, String)>> {
+                $crate::text::incidents_of::<$engine>(&mut *$crate::acquire(&self.$pool).await?, ids).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn incidents(
+                &self,
+                since: Option<$crate::macro_support::Timestamp>,
+                departments: Option<&[String]>,
+                limit: u32,
+            ) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::Incident>> {
+                $crate::text::incidents::<$engine>(&mut *$crate::acquire(&self.$pool).await?, since, departments, limit).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn incident(
+                &self,
+                id: &str,
+            ) -> $crate::macro_support::StoreResult<Option<($crate::macro_support::Incident, Vec<$crate::macro_support::IncidentMember>)>> {
+                $crate::text::incident::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, info, content), fields(id = %info.id, target = %info.target))]
+            async fn put_model(&self, info: $crate::macro_support::ModelInfo, content: Vec<u8>) -> $crate::macro_support::StoreResult<()> {
+                $crate::text::put_model::<$engine>(&mut *$crate::acquire(&self.$pool).await?, &info, &content).await
+            }
+
+            async fn models(&self) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::ModelInfo>> {
+                $crate::text::models::<$engine>(&mut *$crate::acquire(&self.$pool).await?).await
+            }
+
+            async fn model_content(&self, id: &str) -> $crate::macro_support::StoreResult<Option<Vec<u8>>> {
+                $crate::text::model_content::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
+            async fn activate_model(&self, id: &str) -> $crate::macro_support::StoreResult<()> {
+                $crate::text::activate_model::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
+            async fn labelled_texts(&self, dimension: &str, limit: u32) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::LabelledText>> {
+                $crate::text::labelled_texts::<$engine>(&mut *$crate::acquire(&self.$pool).await?, dimension, limit).await
+            }
+
+            async fn unindexed(&self, limit: u32) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::Complaint>> {
+                $crate::text::unindexed::<$engine>(&mut *$crate::acquire(&self.$pool).await?, limit).await
+            }
+        }
+    };
+}

@@ -903,7 +903,7 @@ async fn seed(
 ) -> anyhow::Result<(Vec<ComplaintId>, BTreeMap<String, u64>, f64)> {
     let engine = db.store.engine();
     let concurrency = args.concurrency.unwrap_or(if engine == "sqlite" { 1024 } else { 64 }).max(1);
-    let mut generator = Generator::new(args.rng_seed, &rules);
+    let mut generator = Generator::new(args.rng_seed, rules);
     let head_office = rules.org.head_office().code.clone();
     let now = jiff::Timestamp::now();
     let span = jiff::SignedDuration::from_hours(24 * i64::from(args.spread_days.max(1)));
@@ -1002,7 +1002,7 @@ async fn sample_existing(store: &dyn Store, rng_seed: u64) -> anyhow::Result<(Ve
             let probe = oldest - span;
             let older = store.list(&ComplaintFilter { limit: 1, received_to: Some(oldest), received_from: Some(probe), ..Default::default() }).await?;
             if older.items.is_empty() {
-                span = span / 2;
+                span /= 2;
             } else {
                 oldest = probe;
             }

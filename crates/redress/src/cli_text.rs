@@ -57,6 +57,7 @@ pub struct LabelledSource {
 /// `redress train`.
 #[derive(Args)]
 pub struct TrainArgs {
+    /// Where the labelled texts come from.
     #[command(flatten)]
     pub source: LabelledSource,
     /// What the model predicts: a taxonomy dimension (business_type, cause, cfpb_product,
@@ -75,6 +76,7 @@ pub struct TrainArgs {
 /// `redress eval`.
 #[derive(Args)]
 pub struct EvalArgs {
+    /// Where the labelled texts come from.
     #[command(flatten)]
     pub source: LabelledSource,
     /// Evaluate this stored model on the labelled data instead of training.

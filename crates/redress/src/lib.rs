@@ -39,7 +39,7 @@ pub async fn app_state(cli_config: Option<&std::path::Path>, db: Option<&str>) -
     if let Some(db) = db {
         config.database_url = db.to_string();
     }
-    let rules = crate::rule_files::load_rule_book(&config.rules).context("loading the rules")?;
+    let rules = rule_files::load_rule_book(&config.rules).context("loading the rules")?;
     let store = open_store(&config.database_url).await?;
     let state = App::new(store, Arc::new(rules), Arc::new(SystemClock));
     redress_app::intelligence::refresh_models(&*state.store, &state.insight).await.context("loading the active models")?;

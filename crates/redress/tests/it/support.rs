@@ -190,7 +190,7 @@ impl TestApp {
     }
 
     /// The test clock's time.
-    pub fn clock_now(&self) -> jiff::Timestamp {
+    pub fn clock_now(&self) -> Timestamp {
         use redress_domain::clock::Clock;
         self.clock.now()
     }

@@ -120,25 +120,7 @@ pub const USERS: &[(&str, Role, Option<&str>)] = &[
 impl TestApp {
     /// Starts the real server on port 0 with a fresh database and the standard users.
     pub async fn start(engine: Engine) -> Option<TestApp> {
-        let (store, dir) = fresh_store(engine).await?;
-        let clock = Arc::new(ManualClock::new(start_time()));
-        let state = AppState::new(store.clone(), Arc::new(RuleBook::builtin()), clock.clone());
-        let mut tokens = HashMap::new();
-        for &(name, role, department) in USERS {
-            let (_, token) = redress_app::users::create_with_token(&*store, name, role, department, None, start_time()).await.expect("create user");
-            tokens.insert(name, token);
-        }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(redress_server::serve(listener, state.clone(), std::future::pending()));
-        Some(TestApp {
-            base: format!("http://{addr}"),
-            http: reqwest::Client::new(),
-            state,
-            clock,
-            tokens,
-            _scratch: dir,
-        })
+        Self::start_with_database(engine).await.map(|(app, _)| app)
     }
 
     fn auth(&self, who: &str, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

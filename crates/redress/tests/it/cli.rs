@@ -114,6 +114,28 @@ fn the_command_line_registers_and_acts_like_the_api() {
     assert!(out.contains("1 attachment"), "{out}");
     let users = redress(dir.path(), &db, &["user", "list"]);
     assert!(users.contains("wang") && users.contains("open=1"), "{users}");
+
+    // A use case's refusal is a message with its code and an exit code of its kind.
+    let refused = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_redress")).arg("--db").arg(&db).args(args).env("RUST_LOG", "warn").output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, err) = refused(&["complaint", "act", "--as", "li", number, "withdraw"]);
+    assert_eq!(code, Some(77), "an intake agent may not withdraw: {err}");
+    assert!(err.contains("forbidden"), "{err}");
+    let (code, err) = refused(&["complaint", "show", "--as", "wang", "TS-20000101-000001"]);
+    assert_eq!(code, Some(66), "{err}");
+    let (code, err) = refused(&["complaint", "act", "--as", "wang", number, "escalate", "reason="]);
+    assert_eq!(code, Some(65), "{err}");
+    assert!(err.contains("(reason)"), "the field is named: {err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+        .args(["--db", "postgres://redress:s3cret@127.0.0.1:1/none", "migrate"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(!err.contains("s3cret") && err.contains("redress:***@"), "the password is never shown: {err}");
     for help in [&["--help"][..], &["serve", "--help"], &["import", "cfpb", "--help"], &["complaint", "act", "--help"], &["user", "add", "--help"]] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_redress")).args(help).output().unwrap();
         assert!(out.status.success() && !out.stdout.is_empty(), "{help:?}");

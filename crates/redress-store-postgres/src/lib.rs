@@ -1,11 +1,12 @@
 //! PostgreSQL storage for Redress: for deployments that run several application servers
 //! against one database.
 //!
-//! Every write (registering a complaint, saving an action) runs in its own transaction on a
-//! connection from the pool. PostgreSQL takes concurrent writers in its stride, and its own group
-//! commit gathers the `fsync`s of transactions committing together, so no writer task is needed
-//! here. Complaint numbers come from a sequence, so concurrent registrations never wait on each
-//! other for one. One server at a time runs the background jobs: the one holding the jobs lock.
+//! Registrations go through a few writer tasks that register whatever is waiting together, in
+//! one transaction with multi-row statements (see [`writer`]); a registration that cannot
+//! share its batch's fate runs again in a transaction of its own. Saving an action runs in its
+//! own transaction on a connection from the pool. Complaint numbers come from a sequence, so
+//! concurrent registrations (and concurrent servers) never wait on each other for one. One
+//! server at a time runs the background jobs: the one holding the jobs lock.
 //!
 //! Durability: the server's `synchronous_commit` (`on` by default), under which a registration
 //! acknowledged to the caller has been flushed to the write-ahead log.
@@ -18,6 +19,7 @@ mod jobs;
 mod migrate;
 mod queries;
 mod text;
+mod writer;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -32,14 +34,16 @@ use tracing::instrument;
 
 pub use crate::engine::PostgresEngine;
 use crate::jobs::JobsLock;
+use crate::writer::Writer;
 
 /// Most connections the pool opens.
 const MAX_CONNECTIONS: u32 = 16;
 
-/// The PostgreSQL store. Clones share the pool and the jobs lock.
+/// The PostgreSQL store. Clones share the pool, the registration writers and the jobs lock.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    writer: Writer,
     jobs: Arc<JobsLock>,
 }
 
@@ -70,7 +74,8 @@ impl PostgresStore {
     /// before use.
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
         let opts = options(url)?;
-        Ok(PostgresStore { pool: pool(opts.clone()).await?, jobs: Arc::new(JobsLock::new(opts, None)) })
+        let pool = pool(opts.clone()).await?;
+        Ok(PostgresStore { writer: Writer::start(pool.clone()), pool, jobs: Arc::new(JobsLock::new(opts, None)) })
     }
 
     /// Connects like [`PostgresStore::connect`], but keeps every table of the store in the
@@ -101,7 +106,8 @@ impl PostgresStore {
         }
         conn.close().await.map_err(StoreError::db)?;
         let opts = opts.options([("search_path", schema)]);
-        Ok(PostgresStore { pool: pool(opts.clone()).await?, jobs: Arc::new(JobsLock::new(opts, Some(schema))) })
+        let pool = pool(opts.clone()).await?;
+        Ok(PostgresStore { writer: Writer::start(pool.clone()), pool, jobs: Arc::new(JobsLock::new(opts, Some(schema))) })
     }
 
     /// Drops a schema made by [`PostgresStore::connect_with_schema`] with everything in it; for
@@ -137,7 +143,7 @@ redress_store_sql::impl_store! {
 
     #[instrument(skip_all, fields(id = %registration.id))]
     async fn register(&self, registration: Registration) -> StoreResult<Registered> {
-        queries::register(&self.pool, &registration).await
+        self.writer.register(registration).await
     }
 
     #[instrument(skip_all, fields(id = %change.complaint.id))]

@@ -1,10 +1,13 @@
-//! Registering and saving on PostgreSQL, each in its own transaction, and the `tsvector`
-//! search entries written with them.
+//! Registering (one complaint per transaction, or a batch together) and saving on PostgreSQL,
+//! and the `tsvector` search entries written with them.
+
+use std::collections::HashMap;
 
 use redress_store::columns::ComplaintColumns;
 use redress_store::{ComplaintFilter, Registered, Registration, SearchDocument, StoreError, StoreResult, TextIndex, TextUpdate, Change};
 use redress_store_sql::intake::Intake;
-use redress_store_sql::{acquire, records};
+use redress_store_sql::records::{self, OutcomeRows};
+use redress_store_sql::{ROWS_PER_STATEMENT, acquire};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::engine::PostgresEngine;
@@ -82,6 +85,145 @@ async fn register_in(conn: &mut PgConnection, reg: &Registration) -> Result<Regi
         records::adjust_load::<PostgresEngine>(conn, handler, delta).await?;
     }
     Ok(Registered::Created(Box::new(record.complaint)))
+}
+
+/// Why a batch of registrations did not commit.
+pub enum BatchError {
+    /// Rolled back before its commit: nothing of it is stored, and its registrations may run
+    /// again one by one.
+    Retry(StoreError),
+    /// No connection, or the commit itself failed: whether the batch is stored is unknown.
+    Final(StoreError),
+}
+
+/// Registers complaints together in one transaction, with a few multi-row statements; their
+/// answers in order.
+///
+/// A registration that fails before writing (a reused idempotency key with another request)
+/// fails alone; any other failure rolls the whole batch back ([`BatchError::Retry`]): a clash
+/// with a concurrent registration of the same idempotency key or external reference, for one,
+/// which [`register`] then resolves for the registration concerned.
+pub async fn register_batch(pool: &PgPool, regs: &[&Registration]) -> Result<Vec<StoreResult<Registered>>, BatchError> {
+    let mut conn = acquire(pool).await.map_err(BatchError::Final)?;
+    let mut tx = conn.begin().await.map_err(|e| BatchError::Final(db(e)))?;
+    match register_batch_in(&mut tx, regs).await {
+        Ok(results) => {
+            tx.commit().await.map_err(|e| BatchError::Final(db(e)))?;
+            Ok(results)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(BatchError::Retry(e))
+        }
+    }
+}
+
+async fn register_batch_in(conn: &mut PgConnection, regs: &[&Registration]) -> StoreResult<Vec<StoreResult<Registered>>> {
+    let mut intake = Intake::read::<PostgresEngine>(conn, regs).await?;
+    // A number for each registration the tables do not answer already; one left over if two
+    // of the batch share an idempotency key or external reference (numbers may have gaps).
+    let wanted = regs.iter().filter(|r| matches!(intake.replay(r), Ok(None))).count();
+    let mut serials: Vec<i64> = if wanted == 0 {
+        Vec::new()
+    } else {
+        sqlx::query_scalar("SELECT nextval('complaint_serial') FROM generate_series(1, $1)")
+            .bind(i64::try_from(wanted).map_err(|e| StoreError::corrupt("batch size", e))?)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?
+    };
+    serials.sort_unstable();
+    let mut serials = serials.into_iter();
+    let mut results = Vec::with_capacity(regs.len());
+    let mut rows = Vec::with_capacity(wanted);
+    let mut texts = Vec::with_capacity(wanted);
+    let mut outcomes = OutcomeRows::default();
+    let mut keys = Vec::new();
+    for reg in regs {
+        match intake.replay(reg) {
+            Ok(Some(earlier)) => {
+                results.push(Ok(Registered::Replayed(Box::new(earlier))));
+                continue;
+            }
+            // Nothing written for it: it fails alone.
+            Err(e) => {
+                results.push(Err(e));
+                continue;
+            }
+            Ok(None) => {}
+        }
+        let serial = serials.next().ok_or_else(|| StoreError::corrupt("complaint serial", "too few numbers drawn for the batch"))?;
+        let serial = u64::try_from(serial).map_err(|e| StoreError::corrupt("complaint serial", e))?;
+        let record = intake.record(reg, serial)?;
+        texts.push((record.row.columns.id.clone(), record.row.columns.received_at, &reg.text));
+        rows.push(record.row);
+        outcomes.append(record.outcome);
+        keys.extend(record.idempotency);
+        results.push(Ok(Registered::Created(Box::new(record.complaint))));
+    }
+    records::insert_complaints::<PostgresEngine>(conn, &rows).await?;
+    insert_texts(conn, &texts).await?;
+    outcomes.insert::<PostgresEngine>(conn).await?;
+    records::insert_idempotency_keys::<PostgresEngine>(conn, &keys).await?;
+    // Last, so the handlers' rows stay locked only for the commit; locked in the order of
+    // their ids, like every other writer, so that concurrent batches cannot deadlock on them.
+    let changes = intake.load_changes();
+    if !changes.is_empty() {
+        let ids: Vec<String> = changes.iter().map(|(id, _)| (*id).to_string()).collect();
+        let deltas: Vec<i64> = changes.iter().map(|(_, delta)| *delta).collect();
+        sqlx::query("SELECT 1 FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE").bind(&ids).execute(&mut *conn).await.map_err(db)?;
+        sqlx::query(
+            "UPDATE users SET open_load = GREATEST(users.open_load + c.delta, 0) \
+             FROM UNNEST($1::text[], $2::bigint[]) AS c(id, delta) WHERE users.id = c.id",
+        )
+        .bind(&ids)
+        .bind(&deltas)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    Ok(results)
+}
+
+/// The search entries of a batch's new complaints (id, received at, text), with their bands.
+async fn insert_texts(conn: &mut PgConnection, texts: &[(String, i64, &TextIndex)]) -> StoreResult<()> {
+    if texts.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(TEXT_ROWS_LOCK).execute(&mut *conn).await.map_err(db)?;
+    let mut band_keys = Vec::new();
+    let mut band_rows = Vec::new();
+    for chunk in texts.chunks(ROWS_PER_STATEMENT) {
+        let mut q: QueryBuilder<Postgres> = QueryBuilder::new("INSERT INTO text_rows (complaint_id, received_at, document, fingerprint, reading) ");
+        q.push_values(chunk, |mut b, (id, received_at, text)| {
+            b.push_bind(id.as_str())
+                .push_bind(*received_at)
+                .push_bind(tsvector_literal(&text.document))
+                .push_unseparated("::tsvector")
+                .push_bind(text.fingerprint.as_deref())
+                .push_bind(text.reading.to_string());
+        });
+        q.push(" RETURNING id, complaint_id");
+        let inserted: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        let row_of: HashMap<&str, i64> = inserted.iter().map(|(row, id)| (id.as_str(), *row)).collect();
+        for (id, _, text) in chunk {
+            let row = *row_of.get(id.as_str()).ok_or_else(|| StoreError::corrupt("text row", "an inserted row was not returned"))?;
+            let mut keys = text.band_keys.clone();
+            keys.sort_unstable();
+            keys.dedup();
+            band_rows.extend(std::iter::repeat_n(row, keys.len()));
+            band_keys.extend(keys);
+        }
+    }
+    if !band_keys.is_empty() {
+        sqlx::query("INSERT INTO text_bands (band_key, row_id) SELECT * FROM UNNEST($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING")
+            .bind(band_keys)
+            .bind(band_rows)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
 }
 
 /// Saves one changed complaint in its own transaction.

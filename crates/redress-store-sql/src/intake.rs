@@ -2,9 +2,9 @@
 //! request with the same idempotency key or external reference, an open complaint it repeats,
 //! the handlers it may go to) and the decisions made with that.
 //!
-//! Both engines decide alike. SQLite reads for a whole group commit at once and queues the new
-//! rows; PostgreSQL reads for one registration and writes its rows at once, in its own
-//! transaction.
+//! Both engines decide alike, and both read for a whole batch at once: SQLite for a group
+//! commit of its writer, PostgreSQL for a batch of one of its registration writers (or for one
+//! registration run again in a transaction of its own).
 
 use std::collections::HashMap;
 

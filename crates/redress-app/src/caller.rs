@@ -35,7 +35,7 @@ impl Caller {
     /// The system itself (scheduled jobs, an operator at the server's own terminal): sees and
     /// may do everything.
     pub fn system() -> Self {
-        Caller { user: User { id: "system".into(), name: "system".into(), role: Role::Admin, department: None, active: true, open_load: 0 } }
+        Caller { user: User { id: "system".into(), name: "system".into(), role: Role::Admin, department: None, active: true, open_load: 0, language: None } }
     }
 
     /// The caller as the domain's actor (recorded in the history).

@@ -24,6 +24,21 @@ use crate::{App, Caller};
 /// see, so a merge never reveals another department's complaint.
 #[instrument(skip_all, fields(channel = new.channel.as_str()))]
 pub async fn register(app: &App, caller: &Caller, new: NewComplaint, idempotency: Option<IdempotencyKey>) -> AppResult<Registered> {
+    register_with_tracking_code(app, caller, new, idempotency, &crate::customer::new_tracking_code()).await
+}
+
+/// Like [`register`] with a given tracking code: the code the customer follows the complaint
+/// with on the tracking page. Its hash is stored in the same transaction and the code itself
+/// goes to the customer in the acknowledgement. A replayed request stores none.
+pub async fn register_with_tracking_code(
+    app: &App,
+    caller: &Caller,
+    new: NewComplaint,
+    idempotency: Option<IdempotencyKey>,
+    tracking_code: &str,
+) -> AppResult<Registered> {
+    let tracking_code_hash = Some(crate::customer::tracking_code_hash(tracking_code));
+    let tracking_code = tracking_code.to_string();
     policy::require(caller, Operation::Register)?;
     let now = app.clock.now();
     let rules = app.rules.default_rules();
@@ -67,9 +82,14 @@ pub async fn register(app: &App, caller: &Caller, new: NewComplaint, idempotency
         duplicate_departments: policy::visible_departments(caller, rules.org),
         build: {
             let book = app.rules.clone();
-            Box::new(move |ctx| draft.clone().register(ctx, book.default_rules()))
+            Box::new(move |ctx| {
+                let (c, mut outcome) = draft.clone().register(ctx, book.default_rules());
+                crate::customer::add_tracking_code(&mut outcome.messages, &tracking_code);
+                (c, outcome)
+            })
         },
         text: text_index,
+        tracking_code_hash,
     };
     let registered = app.store.register(registration).await?;
     if let Registered::Replayed(c) = &registered
@@ -118,10 +138,25 @@ pub async fn messages(app: &App, caller: &Caller, id_or_number: &str) -> AppResu
 /// else changed it meanwhile (the action is judged again against the fresh record).
 #[instrument(skip(app, caller, action), fields(user = %caller.user.name))]
 pub async fn perform(app: &App, caller: &Caller, id_or_number: &str, action: Action) -> AppResult<Complaint> {
-    perform_with(app, caller, id_or_number, action, None).await
+    perform_with(app, caller, id_or_number, action, None, None).await
 }
 
-async fn perform_with(app: &App, caller: &Caller, id_or_number: &str, mut action: Action, file: Option<AttachmentContent>) -> AppResult<Complaint> {
+/// Like [`perform`], taken through a single-use link (its id): the link is consumed in the
+/// same transaction, and a link used before makes the whole action fail with a `Conflict`
+/// (code `duplicate`) that changes nothing.
+#[instrument(skip(app, caller, action, link_id), fields(user = %caller.user.name))]
+pub async fn perform_through_link(app: &App, caller: &Caller, id_or_number: &str, action: Action, link_id: &str) -> AppResult<Complaint> {
+    perform_with(app, caller, id_or_number, action, None, Some(link_id.to_string())).await
+}
+
+async fn perform_with(
+    app: &App,
+    caller: &Caller,
+    id_or_number: &str,
+    mut action: Action,
+    file: Option<AttachmentContent>,
+    consumed_link: Option<String>,
+) -> AppResult<Complaint> {
     let actor = caller.actor();
     let org = &app.rules.org;
     // Whether the caller may take this action at all is settled before any reference is
@@ -173,9 +208,21 @@ async fn perform_with(app: &App, caller: &Caller, id_or_number: &str, mut action
         let previous_handler = c.owner.handler.as_ref().map(|h| h.id.clone());
         let was_open = c.status.is_open();
         let notes_before = c.notes.len();
-        let outcome = c.apply(action.clone(), &actor, app.clock.now(), rules)?;
+        let mut outcome = c.apply(action.clone(), &actor, app.clock.now(), rules)?;
+        // The decision notice carries the customer's survey link (the domain renders the
+        // notice; the link needs the installation's secret and public address).
+        crate::customer::add_survey_links(app, &c, &mut outcome.messages).await?;
         let text = crate::intelligence::text_update(app, notes_before, &c).await?;
-        let change = Change { complaint: c.clone(), expected_version, previous_handler, was_open, outcome, text, attachment: file.clone() };
+        let change = Change {
+            complaint: c.clone(),
+            expected_version,
+            previous_handler,
+            was_open,
+            outcome,
+            text,
+            attachment: file.clone(),
+            consumed_link: consumed_link.clone(),
+        };
         match app.store.save(change).await {
             Ok(()) => return Ok(c),
             Err(StoreError::Conflict) if attempt < 2 => continue,
@@ -194,7 +241,7 @@ pub async fn attach(app: &App, caller: &Caller, id_or_number: &str, filename: &s
     let sha256 = hex::encode(Sha256::digest(content));
     let attachment = AttachmentRef { sha256: sha256.clone(), filename: filename.trim().to_string(), media_type: media_type.to_string(), size: content.len() as u64 };
     let file = AttachmentContent { sha256, media_type: media_type.to_string(), content: content.to_vec(), at: app.clock.now() };
-    let c = perform_with(app, caller, &c.id.to_string(), Action::Attach { attachment: attachment.clone() }, Some(file)).await?;
+    let c = perform_with(app, caller, &c.id.to_string(), Action::Attach { attachment: attachment.clone() }, Some(file), None).await?;
     Ok((attachment, c))
 }
 
@@ -225,6 +272,8 @@ pub struct ListParams {
     pub due_state: Option<String>,
     /// Business-type code prefix.
     pub business_type: Option<String>,
+    /// Cause code prefix.
+    pub cause: Option<String>,
     /// Received at or after (RFC 3339 or a date).
     pub received_from: Option<String>,
     /// Received before (RFC 3339 or a date).
@@ -263,7 +312,7 @@ pub fn limit_to_scope(caller: &Caller, app: &App, mut filter: ComplaintFilter) -
 /// The store filter for list parameters, limited to what the caller may see; `None` when
 /// nothing can match.
 pub fn list_filter(app: &App, caller: &Caller, q: &ListParams) -> AppResult<Option<ComplaintFilter>> {
-    for (field, value) in [("department", &q.department), ("handler", &q.handler), ("severity", &q.severity), ("business_type", &q.business_type)] {
+    for (field, value) in [("department", &q.department), ("handler", &q.handler), ("severity", &q.severity), ("business_type", &q.business_type), ("cause", &q.cause)] {
         refuse_odd_text(field, value)?;
     }
     let mut statuses = Vec::new();
@@ -300,6 +349,7 @@ pub fn list_filter(app: &App, caller: &Caller, q: &ListParams) -> AppResult<Opti
         severity: q.severity.clone(),
         due_state: q.due_state.clone(),
         business_type: q.business_type.clone(),
+        cause: q.cause.clone(),
         received_from: parse_time("received_from", &q.received_from)?,
         received_to: parse_time("received_to", &q.received_to)?,
         after,

@@ -424,6 +424,10 @@ pub fn parse_action(action: &str, body: &[u8]) -> Result<Action, crate::error::A
             let b = body!(CorrectBody);
             Action::CorrectClassification { dimension: b.dimension, code: b.code }
         }
+        "reveal-contact" => {
+            body!(Empty);
+            Action::RevealContact
+        }
         "escalate" => {
             let b = body!(EscalateBody);
             Action::Escalate { reason: EscalationReason::parse("reason", &b.reason)? }
@@ -440,6 +444,7 @@ pub const ACTIONS: &[&str] = &[
     "accept", "decline", "assign", "transfer", "start-investigation", "pause", "resume", "propose-resolution",
     "approve-resolution", "reject-resolution", "decide", "follow-up", "close", "reopen", "request-review", "archive",
     "merge", "withdraw", "request-extension", "decide-extension", "new-facts", "notes", "classification", "escalate",
+    "reveal-contact",
 ];
 
 /// Parses a due-state filter value.

@@ -75,7 +75,11 @@ pub async fn sweep(st: &App) -> Result<SweepReport, StoreError> {
             });
             report.due_soon += 1;
         }
-        match st.store.save(Change { complaint: c, expected_version, previous_handler, was_open, outcome, text: None, attachment: None }).await {
+        // A follow-up notice carries the customer's survey link, as one sent by a person does.
+        if let Err(e) = crate::customer::add_survey_links(st, &c, &mut outcome.messages).await {
+            tracing::warn!(number = %c.number, error = %e, "could not add the survey link");
+        }
+        match st.store.save(Change { complaint: c, expected_version, previous_handler, was_open, outcome, text: None, attachment: None, consumed_link: None }).await {
             Ok(()) | Err(StoreError::Conflict) => {}
             Err(e) => return Err(e),
         }

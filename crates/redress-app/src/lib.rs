@@ -6,18 +6,23 @@
 //! their own output. Nothing here knows HTTP. Who may see and do what is decided in
 //! [`policy`] alone, and every function that returns or reveals a complaint asks it.
 
+pub mod accounts;
+pub mod actions;
 pub mod caller;
 pub mod complaints;
+pub mod customer;
 pub mod error;
 pub mod import;
 pub mod input;
 pub mod intelligence;
 pub mod jobs;
 pub mod json;
+pub mod notices;
 pub mod policy;
 pub mod text;
 pub mod users;
 pub mod view;
+pub mod work;
 
 use std::sync::Arc;
 
@@ -27,6 +32,9 @@ use redress_store::Store;
 
 pub use caller::Caller;
 pub use error::{AppError, AppResult, ErrorKind};
+
+/// The address of the pages when the configuration names none.
+pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:8080";
 
 /// What every use case works with: the store, the rules, the clock, the text analyser and the
 /// token cache. Cheap to clone.
@@ -42,6 +50,9 @@ pub struct App {
     pub tokens: Arc<caller::TokenCache>,
     /// The text analyser with the active models.
     pub insight: Arc<intelligence::InsightCell>,
+    /// The address customers reach the pages at (scheme, host and port, no trailing slash),
+    /// for the links sent to them.
+    pub public_url: String,
 }
 
 impl App {
@@ -53,7 +64,14 @@ impl App {
             clock,
             tokens: Arc::new(caller::TokenCache::default()),
             insight: Arc::new(intelligence::InsightCell::default()),
+            public_url: DEFAULT_PUBLIC_URL.to_string(),
         }
+    }
+
+    /// The same application with the address customers reach the pages at.
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = url.into().trim().trim_end_matches('/').to_string();
+        self
     }
 
     /// The caller holding an API token.

@@ -122,6 +122,8 @@ pub enum Operation {
     CorrectClassification,
     /// Escalate.
     Escalate,
+    /// See the complainant's full phone and ID number (recorded in the history).
+    RevealContact,
     /// See incidents.
     ViewIncidents,
     /// See user accounts.
@@ -140,7 +142,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in the order of the documented table.
-    pub const ALL: [Operation; 34] = [
+    pub const ALL: [Operation; 35] = [
         Operation::See,
         Operation::Register,
         Operation::Accept,
@@ -168,6 +170,7 @@ impl Operation {
         Operation::Attach,
         Operation::CorrectClassification,
         Operation::Escalate,
+        Operation::RevealContact,
         Operation::ViewIncidents,
         Operation::ViewUsers,
         Operation::ManageUsers,
@@ -208,6 +211,7 @@ impl Operation {
             O::Attach => "attach",
             O::CorrectClassification => "classification",
             O::Escalate => "escalate",
+            O::RevealContact => "reveal-contact",
             O::ViewIncidents => "view incidents",
             O::ViewUsers => "view users",
             O::ManageUsers => "manage users",
@@ -248,6 +252,7 @@ impl Operation {
             Action::Attach { .. } => O::Attach,
             Action::CorrectClassification { .. } => O::CorrectClassification,
             Action::Escalate { .. } => O::Escalate,
+            Action::RevealContact => O::RevealContact,
             Action::MarkDue { .. } => return None,
         })
     }
@@ -264,13 +269,24 @@ pub fn grant(role: Role, op: Operation) -> Grant {
             _ => G::Any,
         },
         Role::Auditor => match op {
-            O::See | O::ViewIncidents | O::ViewUsers | O::ViewModels => G::Any,
+            O::See | O::RevealContact | O::ViewIncidents | O::ViewUsers | O::ViewModels => G::Any,
             _ => G::None,
         },
         // The hotline and the branch counter: they take complaints and calls about any of
         // them, but neither handle nor end them.
         Role::IntakeAgent => match op {
-            O::See | O::Register | O::Import | O::Accept | O::Decline | O::RecordFollowUp | O::RequestReview | O::NewFacts | O::AddNote | O::Attach | O::Escalate => G::Any,
+            O::See
+            | O::Register
+            | O::Import
+            | O::Accept
+            | O::Decline
+            | O::RecordFollowUp
+            | O::RequestReview
+            | O::NewFacts
+            | O::AddNote
+            | O::Attach
+            | O::Escalate
+            | O::RevealContact => G::Any,
             _ => G::None,
         },
         Role::Handler => match op {
@@ -294,13 +310,15 @@ pub fn grant(role: Role, op: Operation) -> Grant {
             | O::AddNote
             | O::Attach
             | O::CorrectClassification
-            | O::Escalate => G::Own,
+            | O::Escalate
+            | O::RevealContact => G::Own,
             _ => G::None,
         },
         Role::DepartmentHead => match op {
             O::Register => G::Any,
-            // Above the profile's approval threshold a resolution needs the supervisor level.
-            O::ApproveResolution | O::ViewUsers | O::ManageUsers | O::ViewModels | O::ManageModels | O::Import | O::RunJobs => G::None,
+            // A resolution above the profile's approval threshold is approved by the head of
+            // the department that owns it (maker-checker) or by a supervisor.
+            O::ViewUsers | O::ManageUsers | O::ViewModels | O::ManageModels | O::Import | O::RunJobs => G::None,
             O::ViewIncidents => G::Overseen,
             _ => G::Overseen,
         },
@@ -403,7 +421,7 @@ mod tests {
     use redress_store::User;
 
     fn caller(role: Role, department: Option<&str>) -> Caller {
-        Caller::new(User { id: "u".into(), name: "u".into(), role, department: department.map(str::to_string), active: true, open_load: 0 })
+        Caller::new(User { id: "u".into(), name: "u".into(), role, department: department.map(str::to_string), active: true, open_load: 0, language: None })
     }
 
     #[test]

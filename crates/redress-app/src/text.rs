@@ -475,3 +475,70 @@ pub async fn reindex_batch(app: &App, caller: &Caller, batch: u32) -> AppResult<
     }
     Ok(complaints.len())
 }
+
+/// A complaint not yet registered, as the intake form has it, for the check before saving.
+#[derive(Debug, Clone, Copy)]
+pub struct DraftText<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// Narrative.
+    pub narrative: &'a str,
+    /// Request.
+    pub request: &'a str,
+    /// Complainant's name.
+    pub name: &'a str,
+    /// Complainant's phone, as typed.
+    pub phone: Option<&'a str>,
+    /// Complainant's ID number, as typed.
+    pub id_number: Option<&'a str>,
+}
+
+/// Earlier complaints the caller may see whose text resembles a complaint being registered,
+/// most similar first; `same_complainant` marks those from the same person, so an open one of
+/// theirs warns of a repeat before the new one is saved.
+pub async fn similar_to_draft(app: &App, caller: &Caller, draft: DraftText<'_>, limit: usize) -> AppResult<Vec<SimilarItem>> {
+    policy::require(caller, Operation::Register)?;
+    let index = crate::intelligence::text_index(&app.insight.get(), draft.title, draft.narrative, draft.request, Vec::new());
+    let Some(fp) = index.fingerprint.as_deref().and_then(redress_text::Fingerprint::from_bytes) else { return Ok(Vec::new()) };
+    let candidates = app.store.similar_candidates(&fp.band_keys(), crate::intelligence::PER_BAND_LIMIT, None, None).await?;
+    let mut scored: Vec<(f32, ComplaintId)> = candidates
+        .iter()
+        .filter_map(|c| {
+            let other = redress_text::Fingerprint::from_bytes(&c.fingerprint)?;
+            let similarity = fp.similarity(&other);
+            (similarity >= crate::intelligence::MIN_SIMILARITY).then_some((similarity, c.complaint_id))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+    scored.truncate(limit * 3);
+    let ids: Vec<ComplaintId> = scored.iter().map(|s| s.1).collect();
+    let mut loaded: HashMap<ComplaintId, Complaint> = app.store.complaints(&ids).await?.into_iter().map(|o| (o.id, o)).collect();
+    let digits = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_uppercase();
+    let mut items = Vec::new();
+    for (similarity, id) in scored {
+        let Some(other) = loaded.remove(&id) else { continue };
+        if !policy::can_see(caller, &other, &app.rules.org) {
+            continue;
+        }
+        let same_phone = draft.phone.zip(other.complainant.phone.as_ref()).is_some_and(|(a, b)| digits(a) == digits(b.as_str()));
+        let same_id = draft.id_number.zip(other.complainant.id_number.as_ref()).is_some_and(|(a, b)| digits(a) == digits(b.as_str()));
+        let same_complainant = other.complainant.name.as_str() == draft.name.trim() && (same_phone || same_id);
+        items.push(SimilarItem {
+            id: other.id,
+            number: other.number,
+            status: other.status,
+            received_at: other.received_at,
+            similarity,
+            near_duplicate: similarity >= crate::intelligence::NEAR_DUPLICATE,
+            same_complainant,
+            title: other.title.map(|t| t.to_string()),
+            narrative: other.narrative.to_string(),
+            resolution: other.resolution,
+            decision: other.decision,
+        });
+        if items.len() == limit {
+            break;
+        }
+    }
+    Ok(items)
+}

@@ -92,12 +92,24 @@ pub async fn list(app: &App, caller: &Caller) -> AppResult<Vec<User>> {
     Ok(app.store.users().await?)
 }
 
-/// On a store with no users at all, creates `admin` and returns its token, so a fresh
-/// installation can be used at once. `None` when users exist.
-pub async fn bootstrap_admin(app: &App) -> AppResult<Option<String>> {
+/// The first administrator of a fresh installation: an API token and a password, both shown
+/// once.
+#[derive(Debug, Clone)]
+pub struct FirstAdmin {
+    /// The API token.
+    pub token: String,
+    /// The password for the pages.
+    pub password: String,
+}
+
+/// On a store with no users at all, creates `admin` with a random password and returns its
+/// token and password, so a fresh installation can be used at once. `None` when users exist.
+pub async fn bootstrap_admin(app: &App) -> AppResult<Option<FirstAdmin>> {
     if !app.store.users().await?.is_empty() {
         return Ok(None);
     }
-    let (_, token) = create_with_token(&*app.store, "admin", Role::Admin, None, None, app.clock.now()).await?;
-    Ok(Some(token))
+    let password = crate::accounts::random_secret()[..20].to_string();
+    let hash = hash_password(&password)?;
+    let (_, token) = create_with_token(&*app.store, "admin", Role::Admin, None, Some(hash), app.clock.now()).await?;
+    Ok(Some(FirstAdmin { token, password }))
 }

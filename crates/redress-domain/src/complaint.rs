@@ -892,6 +892,8 @@ pub enum Action {
         /// New state.
         state: DueState,
     },
+    /// Reveal the complainant's full phone and ID number to the actor; only the history changes.
+    RevealContact,
 }
 
 /// An action that is not allowed, with a stable code for the API.
@@ -1106,6 +1108,12 @@ impl Complaint {
     }
 
     /// Renders a customer message about this complaint with the rules' templates and time zone.
+    /// The message of a kind this complaint would send now: what a person says on a call (the
+    /// follow-up script) is the same text the customer would receive.
+    pub fn message_now(&self, kind: MessageKind, now: Timestamp, rules: Rules<'_>) -> OutgoingMessage {
+        self.render(kind, now, rules)
+    }
+
     fn render(&self, kind: MessageKind, now: Timestamp, rules: Rules<'_>) -> OutgoingMessage {
         rules.templates.render(kind, &self.message_facts(), now, &time_zone(rules))
     }
@@ -1442,6 +1450,9 @@ impl Complaint {
                 next.due_state = state;
                 changes = serde_json::json!({ "due_state": state });
             }
+            Action::RevealContact => {
+                changes = serde_json::json!({ "revealed": ["complainant.phone", "complainant.id_number"] });
+            }
         }
         next.status = to;
         next.recompute_deadlines(rules);
@@ -1520,6 +1531,7 @@ pub fn action_kind(action: &Action, profile: &RuleProfile) -> ActionKind {
         Action::CorrectClassification { .. } => ActionKind::CorrectClassification,
         Action::Escalate { .. } => ActionKind::Escalate,
         Action::MarkDue { .. } => ActionKind::MarkDue,
+        Action::RevealContact => ActionKind::RevealContact,
     }
 }
 

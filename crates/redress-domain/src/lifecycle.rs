@@ -158,6 +158,8 @@ impl Status {
             (s, A::RequestExtension | A::DecideExtension | A::NewFacts) if s.is_being_handled() && s != S::Waiting => s,
             (s, A::AddNote | A::Attach | A::CorrectClassification | A::Escalate | A::MarkDue) if !s.is_final() => s,
             (s, A::LinkDuplicate) if s.is_open() => s,
+            // Reading the full contact details changes nothing but the history, in any status.
+            (s, A::RevealContact) => s,
             // Registering creates a complaint (in `Status::INITIAL`); it never applies to one.
             _ => return None,
         };
@@ -244,11 +246,14 @@ pub enum ActionKind {
     MarkDue,
     /// Linked to a complaint about the same matter.
     LinkDuplicate,
+    /// Someone revealed the complainant's full phone and ID number (recorded, since both are
+    /// masked everywhere else).
+    RevealContact,
 }
 
 impl ActionKind {
     /// Every kind, for exhaustive checks and documentation.
-    pub const ALL: [ActionKind; 31] = [
+    pub const ALL: [ActionKind; 32] = [
         ActionKind::Register,
         ActionKind::Accept,
         ActionKind::Decline,
@@ -280,6 +285,7 @@ impl ActionKind {
         ActionKind::Escalate,
         ActionKind::MarkDue,
         ActionKind::LinkDuplicate,
+        ActionKind::RevealContact,
     ];
 
     /// The wire name, as stored in the history.
@@ -316,6 +322,7 @@ impl ActionKind {
             ActionKind::Escalate => "escalate",
             ActionKind::MarkDue => "mark_due",
             ActionKind::LinkDuplicate => "link_duplicate",
+            ActionKind::RevealContact => "reveal_contact",
         }
     }
 
@@ -358,6 +365,7 @@ impl ActionKind {
             ActionKind::Escalate => "escalate",
             ActionKind::MarkDue => "mark the due state of",
             ActionKind::LinkDuplicate => "link a duplicate to",
+            ActionKind::RevealContact => "reveal the contact details of",
         }
     }
 }

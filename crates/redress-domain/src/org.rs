@@ -254,6 +254,11 @@ impl Organisation {
         &self.departments
     }
 
+    /// The routing rules, in the order they are tried.
+    pub fn routes(&self) -> &[RoutingRule] {
+        &self.routes
+    }
+
     /// The head office.
     pub fn head_office(&self) -> &Unit {
         self.units.iter().find(|u| u.parent.is_none()).expect("validated: one head office")

@@ -29,8 +29,13 @@ pub async fn health(State(st): State<AppState>) -> Json<Value> {
 }
 
 /// Unknown routes.
-pub async fn no_route() -> ApiError {
-    AppError::not_found("route").into()
+pub async fn no_route(request: axum::extract::Request) -> Response {
+    // Outside the API, a person is at a browser: the answer is a page.
+    if request.uri().path().starts_with("/api/") {
+        ApiError::from(AppError::not_found("route")).into_response()
+    } else {
+        redress_web::error::not_found(request).await
+    }
 }
 
 /// A route that exists with other methods: 405 with the API's error shape.

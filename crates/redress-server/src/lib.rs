@@ -31,8 +31,13 @@ async fn private_headers(mut response: Response) -> Response {
     response
 }
 
-/// The API's routes.
+/// The API's routes and the web pages, with the pages served as configured by default.
 pub fn router(state: AppState) -> Router {
+    router_with(state, redress_web::WebSettings::default())
+}
+
+/// The API's routes and the web pages.
+pub fn router_with(state: AppState, web: redress_web::WebSettings) -> Router {
     Router::new()
         .route("/health", get(handlers::health))
         .route("/api/v1/me", get(handlers::me))
@@ -57,17 +62,29 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/notifications", get(handlers::notifications))
         .route("/api/v1/users", get(handlers::users))
         .route("/api/v1/profiles/{id}", get(handlers::profile))
+        .merge(redress_web::routes(web))
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(private_headers))
+        .layer(axum::middleware::map_response(redress_web::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves the API on a bound listener until the future `shutdown` completes.
+/// Serves the API and the pages on a bound listener until the future `shutdown` completes.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    let app = router(state);
+    serve_with(listener, state, redress_web::WebSettings::default(), shutdown).await
+}
+
+/// [`serve`] with the pages' settings.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    web: redress_web::WebSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router_with(state, web);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -11,6 +11,8 @@ impl Engine for PostgresEngine {
 
     const TRUE: &'static str = "TRUE";
 
+    const FALSE: &'static str = "FALSE";
+
     const GREATEST: &'static str = "GREATEST";
 
     const BEGIN_WRITE: &'static str = "BEGIN";

@@ -14,6 +14,8 @@ const MIGRATIONS: &[Migration] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "attachments", include_str!("../migrations/0002_attachments.sql")),
     (3, "text", include_str!("../migrations/0003_text.sql")),
+    (4, "web", include_str!("../migrations/0004_web.sql")),
+    (5, "awaiting_approval", include_str!("../migrations/0005_awaiting_approval.sql")),
 ];
 
 /// Applies every migration not applied yet.

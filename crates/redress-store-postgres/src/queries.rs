@@ -79,6 +79,9 @@ async fn register_in(conn: &mut PgConnection, reg: &Registration) -> Result<Regi
             inserted => inserted?,
         }
     }
+    if let Some(code) = &record.tracking_code {
+        records::insert_tracking_codes::<PostgresEngine>(conn, std::slice::from_ref(code)).await?;
+    }
     // Last, so the handler's row stays locked only for the commit: concurrent registrations
     // for the same department queue on it.
     for (handler, delta) in intake.load_changes() {
@@ -139,6 +142,7 @@ async fn register_batch_in(conn: &mut PgConnection, regs: &[&Registration]) -> S
     let mut texts = Vec::with_capacity(wanted);
     let mut outcomes = OutcomeRows::default();
     let mut keys = Vec::new();
+    let mut tracking_codes = Vec::new();
     for reg in regs {
         match intake.replay(reg) {
             Ok(Some(earlier)) => {
@@ -159,12 +163,14 @@ async fn register_batch_in(conn: &mut PgConnection, regs: &[&Registration]) -> S
         rows.push(record.row);
         outcomes.append(record.outcome);
         keys.extend(record.idempotency);
+        tracking_codes.extend(record.tracking_code);
         results.push(Ok(Registered::Created(Box::new(record.complaint))));
     }
     records::insert_complaints::<PostgresEngine>(conn, &rows).await?;
     insert_texts(conn, &texts).await?;
     outcomes.insert::<PostgresEngine>(conn).await?;
     records::insert_idempotency_keys::<PostgresEngine>(conn, &keys).await?;
+    records::insert_tracking_codes::<PostgresEngine>(conn, &tracking_codes).await?;
     // Last, so the handlers' rows stay locked only for the commit; locked in the order of
     // their ids, like every other writer, so that concurrent batches cannot deadlock on them.
     let changes = intake.load_changes();

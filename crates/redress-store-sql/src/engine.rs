@@ -31,6 +31,7 @@ pub trait Engine: Send + Sync + 'static {
         + for<'a> Bind<&'a [u8]>
         + for<'a> Bind<&'a Option<Vec<u8>>>
         + Get<i64>
+        + Get<Option<i64>>
         + Get<bool>
         + Get<f32>
         + Get<String>
@@ -42,6 +43,9 @@ pub trait Engine: Send + Sync + 'static {
     /// integers and uses a partial index only when a query repeats the index's condition
     /// (`= 1`) to the letter.
     const TRUE: &'static str;
+
+    /// Boolean false, spelled like [`Engine::TRUE`].
+    const FALSE: &'static str;
 
     /// The function returning the larger of its arguments.
     const GREATEST: &'static str;

@@ -20,6 +20,7 @@ pub fn is_filtered(f: &ComplaintFilter) -> bool {
         || f.cause.is_some()
         || f.received_from.is_some()
         || f.received_to.is_some()
+        || f.awaiting_approval
 }
 
 /// Appends the filter's conditions (`AND …`) for complaint columns qualified by `p` (`""` or
@@ -49,6 +50,10 @@ pub fn push_filter<E: Engine>(q: &mut QueryBuilder<Db<E>>, f: &ComplaintFilter, 
     }
     if let Some(v) = f.received_to {
         q.push(format_args!(" AND {p}received_at < ")).bind(v.as_microsecond());
+    }
+    if f.awaiting_approval {
+        // Spelled as the condition of the partial indexes `complaints_awaiting_approval*`.
+        q.push(format_args!(" AND {p}awaiting_approval = {}", E::TRUE));
     }
 }
 

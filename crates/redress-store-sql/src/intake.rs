@@ -13,7 +13,7 @@ use redress_store::columns::{ComplaintColumns, complaint_id, decode_complaint};
 use redress_store::{Registration, StoreError, StoreResult};
 use sqlx::QueryBuilder;
 
-use crate::records::{ComplaintRow, IdempotencyRow, OutcomeRows};
+use crate::records::{ComplaintRow, IdempotencyRow, OutcomeRows, TrackingCodeRow};
 use crate::{Builder, Connection, Db, Engine, ROWS_PER_STATEMENT, VALUES_PER_LIST, fetch_all, get, get_text};
 
 /// What registrations know of the complaints before them, read for one registration or a
@@ -64,6 +64,8 @@ pub struct NewRecord {
     pub outcome: OutcomeRows,
     /// Its idempotency key, if the request had one.
     pub idempotency: Option<IdempotencyRow>,
+    /// Its tracking code, if the registration came with one.
+    pub tracking_code: Option<TrackingCodeRow>,
 }
 
 impl Intake {
@@ -187,7 +189,8 @@ impl Intake {
             self.open_by_duplicate_key.entry(key.clone()).or_default().push(open);
         }
         self.created.push(complaint.clone());
-        Ok(NewRecord { complaint, row: ComplaintRow { columns, duplicate_key: reg.duplicate_key.clone() }, outcome: rows, idempotency })
+        let tracking_code = reg.tracking_code_hash.as_ref().map(|code_hash| TrackingCodeRow { complaint_id: columns.id.clone(), code_hash: code_hash.clone() });
+        Ok(NewRecord { complaint, row: ComplaintRow { columns, duplicate_key: reg.duplicate_key.clone() }, outcome: rows, idempotency, tracking_code })
     }
 
     /// The handlers whose open-complaint count changed, with the change, by id (the order in

@@ -1,7 +1,8 @@
 //! The SQL both Redress store engines share, written once.
 //!
 //! Most of what a store does is plain SQL that SQLite and PostgreSQL read alike: the complaint
-//! rows and their history, users, lists and their filters, incidents, models. It lives here,
+//! rows and their history, users, lists and their filters, incidents, models, and what the web
+//! front end keeps (sessions, failed sign-ins, work queues). It lives here,
 //! generic over an [`Engine`]: the engine crate names its sqlx database and the few spellings
 //! that differ, and sqlx's `QueryBuilder` writes each engine's placeholders (`?` or `$n`).
 //!
@@ -19,6 +20,7 @@ pub mod records;
 mod store_impl;
 pub mod text;
 pub mod users;
+pub mod web;
 
 pub use engine::{Bind, Builder, Connection, Db, Engine, Get, GetStr, Run, acquire, execute, fetch_all, fetch_optional, get, text as get_text};
 
@@ -38,8 +40,9 @@ pub mod macro_support {
     pub use redress_domain::complaint::{Complaint, ComplaintId};
     pub use redress_domain::org::Role;
     pub use redress_store::{
-        ComplaintFilter, ComplaintSummary, Incident, IncidentMember, IncidentScan, LabelledText, ModelInfo, NewUser, Page,
-        SimilarCandidate, Store, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification, TextRow, User,
+        ComplaintFilter, ComplaintSummary, Incident, IncidentMember, IncidentScan, LabelledText, ModelInfo, NewSession, NewUser, Page,
+        SimilarCandidate, Store, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification, StoredSession, TextRow, User,
+        UserUpdate, WorkPage, WorkQueue,
     };
     pub use tracing::instrument;
 }

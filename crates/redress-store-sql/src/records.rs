@@ -10,7 +10,7 @@ use redress_store::{AttachmentContent, Change, StoreError, StoreResult, StoredEv
 use sqlx::QueryBuilder;
 
 use crate::engine::insert_unique;
-use crate::{Builder, Connection, Db, Engine, ROWS_PER_STATEMENT, VALUES_PER_LIST, execute, fetch_all, fetch_optional, get, get_text};
+use crate::{Builder, Connection, Db, Engine, ROWS_PER_STATEMENT, Run, VALUES_PER_LIST, execute, fetch_all, fetch_optional, get, get_text};
 
 /// One complaint.
 pub async fn complaint<E: Engine>(conn: &mut Connection<E>, id: ComplaintId) -> StoreResult<Option<Complaint>> {
@@ -137,11 +137,11 @@ pub struct ComplaintRow {
 pub async fn insert_complaints<E: Engine>(conn: &mut Connection<E>, rows: &[ComplaintRow]) -> StoreResult<()> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut q = QueryBuilder::<Db<E>>::new(
-            "INSERT INTO complaints (id, number, status, is_open, being_handled, channel, received_at, department, handler_id, business_type, cause, severity, due_state, watch_at, duplicate_key, external_ref, version, updated_at, body) VALUES ",
+            "INSERT INTO complaints (id, number, status, is_open, being_handled, awaiting_approval, channel, received_at, department, handler_id, business_type, cause, severity, due_state, watch_at, duplicate_key, external_ref, version, updated_at, body) VALUES ",
         );
         for (i, ComplaintRow { columns: c, duplicate_key }) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" });
-            q.bind(&c.id).push(", ").bind(&c.number).push(", ").bind(c.status).push(", ").bind(c.is_open).push(", ").bind(c.being_handled);
+            q.bind(&c.id).push(", ").bind(&c.number).push(", ").bind(c.status).push(", ").bind(c.is_open).push(", ").bind(c.being_handled).push(", ").bind(c.awaiting_approval);
             q.push(", ").bind(c.channel).push(", ").bind(c.received_at).push(", ").bind(&c.department).push(", ").bind(&c.handler_id);
             q.push(", ").bind(&c.business_type).push(", ").bind(&c.cause).push(", ").bind(&c.severity).push(", ").bind(&c.due_state);
             q.push(", ").bind(&c.watch_at).push(", ").bind(duplicate_key).push(", ").bind(&c.external_ref).push(", ").bind(c.version);
@@ -258,6 +258,49 @@ impl OutcomeRows {
     }
 }
 
+/// What a save consuming a single-use link that was used already fails with
+/// ([`StoreError::Duplicate`]).
+pub const LINK_USED: &str = "this link was already used";
+
+fn link_used() -> StoreError {
+    StoreError::Duplicate(LINK_USED.into())
+}
+
+/// Whether a save failed because its single-use link was used already: then it failed before
+/// writing anything (see [`save_change`]).
+pub fn is_link_used(e: &StoreError) -> bool {
+    matches!(e, StoreError::Duplicate(message) if message == LINK_USED)
+}
+
+/// A tracking code to store with a new complaint.
+#[derive(Debug, Clone)]
+pub struct TrackingCodeRow {
+    /// The complaint.
+    pub complaint_id: String,
+    /// Hash of the code.
+    pub code_hash: String,
+}
+
+/// Stores the tracking codes of new complaints, after their rows, in the transaction inserting
+/// them.
+pub async fn insert_tracking_codes<E: Engine>(conn: &mut Connection<E>, rows: &[TrackingCodeRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Db<E>>::new("INSERT INTO tracking_codes (complaint_id, code_hash) VALUES ");
+        for (i, row) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" }).bind(&row.complaint_id).push(", ").bind(&row.code_hash).push(")");
+        }
+        insert_unique(conn, &mut q, "this complaint has a tracking code already").await?;
+    }
+    Ok(())
+}
+
+/// The hash of a complaint's tracking code, if it has one.
+pub async fn tracking_code_hash<E: Engine>(conn: &mut Connection<E>, id: ComplaintId) -> StoreResult<Option<String>> {
+    let mut q = QueryBuilder::<Db<E>>::new("SELECT code_hash FROM tracking_codes WHERE complaint_id = ");
+    q.bind(id.to_string());
+    fetch_optional(conn, &mut q).await?.map(|r| get(&r, 0)).transpose()
+}
+
 /// Changes a handler's open-complaint count by `delta`, never below zero.
 pub async fn adjust_load<E: Engine>(conn: &mut Connection<E>, handler: &str, delta: i64) -> StoreResult<()> {
     let mut q = QueryBuilder::<Db<E>>::new(format!("UPDATE users SET open_load = {}(open_load + ", E::GREATEST));
@@ -269,10 +312,24 @@ pub async fn adjust_load<E: Engine>(conn: &mut Connection<E>, handler: &str, del
 /// still the expected one (else [`StoreError::Conflict`] or [`StoreError::NotFound`], before
 /// anything is written), the handlers' loads, the attached file and the outcome's rows. The
 /// text index is the engine's part: it gets the columns back to update it.
+///
+/// A single-use link the change consumes is looked up first: if it was used already, the save
+/// fails with [`StoreError::Duplicate`] ([`LINK_USED`]) before anything is written, so an
+/// engine that commits several saves together may let it fail alone. It is recorded after the
+/// record, and a concurrent save that recorded it first fails this one the same way (its
+/// transaction then has to be rolled back).
 pub async fn save_change<E: Engine>(conn: &mut Connection<E>, change: &Change) -> StoreResult<ComplaintColumns> {
     let cols = ComplaintColumns::of(&change.complaint)?;
+    if let Some(link) = &change.consumed_link {
+        let mut q = QueryBuilder::<Db<E>>::new("SELECT link_id FROM consumed_links WHERE link_id = ");
+        q.bind(link);
+        if fetch_optional(conn, &mut q).await?.is_some() {
+            return Err(link_used());
+        }
+    }
     let mut q = QueryBuilder::<Db<E>>::new("UPDATE complaints SET status = ");
     q.bind(cols.status).push(", is_open = ").bind(cols.is_open).push(", being_handled = ").bind(cols.being_handled);
+    q.push(", awaiting_approval = ").bind(cols.awaiting_approval);
     q.push(", department = ").bind(&cols.department).push(", handler_id = ").bind(&cols.handler_id);
     q.push(", business_type = ").bind(&cols.business_type).push(", cause = ").bind(&cols.cause);
     q.push(", severity = ").bind(&cols.severity).push(", due_state = ").bind(&cols.due_state).push(", watch_at = ").bind(&cols.watch_at);
@@ -297,6 +354,15 @@ pub async fn save_change<E: Engine>(conn: &mut Connection<E>, change: &Change) -
     }
     if let Some(file) = &change.attachment {
         put_attachment::<E>(conn, file).await?;
+    }
+    if let Some(link) = &change.consumed_link {
+        let mut q = QueryBuilder::<Db<E>>::new("INSERT INTO consumed_links (link_id, complaint_id, at) VALUES (");
+        q.bind(link).push(", ").bind(&cols.id).push(", ").bind(cols.updated_at).push(")");
+        match <Db<E> as Run>::execute(conn, &mut q).await {
+            Ok(()) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(link_used()),
+            Err(e) => return Err(StoreError::db(e)),
+        }
     }
     let mut q = QueryBuilder::<Db<E>>::new("SELECT COALESCE(MAX(seq), 0) FROM events WHERE complaint_id = ");
     q.bind(&cols.id);

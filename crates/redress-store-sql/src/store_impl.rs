@@ -190,6 +190,93 @@ macro_rules! impl_store {
             async fn unindexed(&self, limit: u32) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::Complaint>> {
                 $crate::text::unindexed::<$engine>(&mut *$crate::acquire(&self.$pool).await?, limit).await
             }
+
+            #[$crate::macro_support::instrument(skip_all, fields(user = %session.user_id))]
+            async fn create_session(&self, session: $crate::macro_support::NewSession) -> $crate::macro_support::StoreResult<()> {
+                $crate::web::create_session::<$engine>(&mut *$crate::acquire(&self.$pool).await?, &session).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, id_hash))]
+            async fn session(
+                &self,
+                id_hash: &str,
+                now: $crate::macro_support::Timestamp,
+            ) -> $crate::macro_support::StoreResult<Option<$crate::macro_support::StoredSession>> {
+                $crate::web::session::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id_hash, now).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, id_hash))]
+            async fn revoke_session(&self, id_hash: &str, at: $crate::macro_support::Timestamp) -> $crate::macro_support::StoreResult<()> {
+                $crate::web::revoke_session::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id_hash, at).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn revoke_sessions_of(&self, user_id: &str, at: $crate::macro_support::Timestamp) -> $crate::macro_support::StoreResult<u64> {
+                $crate::web::revoke_sessions_of::<$engine>(&mut *$crate::acquire(&self.$pool).await?, user_id, at).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn record_sign_in_failure(&self, key: &str, at: $crate::macro_support::Timestamp) -> $crate::macro_support::StoreResult<()> {
+                $crate::web::record_sign_in_failure::<$engine>(&mut *$crate::acquire(&self.$pool).await?, key, at).await
+            }
+
+            async fn sign_in_failures(&self, key: &str, since: $crate::macro_support::Timestamp) -> $crate::macro_support::StoreResult<u64> {
+                $crate::web::sign_in_failures::<$engine>(&mut *$crate::acquire(&self.$pool).await?, key, since).await
+            }
+
+            async fn clear_sign_in_failures(&self, key: &str) -> $crate::macro_support::StoreResult<()> {
+                $crate::web::clear_sign_in_failures::<$engine>(&mut *$crate::acquire(&self.$pool).await?, key).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn password_hash(&self, user_id: &str) -> $crate::macro_support::StoreResult<Option<String>> {
+                $crate::users::password_hash::<$engine>(&mut *$crate::acquire(&self.$pool).await?, user_id).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, hash))]
+            async fn set_password_hash(&self, user_id: &str, hash: &str) -> $crate::macro_support::StoreResult<()> {
+                $crate::users::set_password_hash::<$engine>(&mut *$crate::acquire(&self.$pool).await?, user_id, hash).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn update_user(
+                &self,
+                user_id: &str,
+                update: $crate::macro_support::UserUpdate,
+            ) -> $crate::macro_support::StoreResult<$crate::macro_support::User> {
+                $crate::users::update_user::<$engine>(&mut *$crate::acquire(&self.$pool).await?, user_id, &update).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn work_queue(
+                &self,
+                queue: &$crate::macro_support::WorkQueue,
+            ) -> $crate::macro_support::StoreResult<$crate::macro_support::WorkPage> {
+                $crate::web::work_queue::<$engine>(&mut *$crate::acquire(&self.$pool).await?, queue).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn tracking_code_hash(&self, id: $crate::macro_support::ComplaintId) -> $crate::macro_support::StoreResult<Option<String>> {
+                $crate::records::tracking_code_hash::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, candidate))]
+            async fn installation_secret(&self, name: &str, candidate: &[u8]) -> $crate::macro_support::StoreResult<Vec<u8>> {
+                $crate::web::installation_secret::<$engine>(&mut *$crate::acquire(&self.$pool).await?, name, candidate).await
+            }
+
+            async fn mark_notification_read(
+                &self,
+                user_id: &str,
+                notification_id: i64,
+                at: $crate::macro_support::Timestamp,
+            ) -> $crate::macro_support::StoreResult<()> {
+                $crate::web::mark_notification_read::<$engine>(&mut *$crate::acquire(&self.$pool).await?, user_id, notification_id, at).await
+            }
+
+            async fn read_notifications(&self, user_id: &str, ids: &[i64]) -> $crate::macro_support::StoreResult<Vec<i64>> {
+                $crate::web::read_notifications::<$engine>(&mut *$crate::acquire(&self.$pool).await?, user_id, ids).await
+            }
         }
     };
 }

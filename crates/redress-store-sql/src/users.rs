@@ -1,12 +1,15 @@
 //! User accounts.
 
 use redress_domain::org::Role;
-use redress_store::{NewUser, StoreError, StoreResult, User};
+use redress_store::{NewUser, StoreError, StoreResult, User, UserUpdate};
 use sqlx::{Database, QueryBuilder};
 
 use crate::{Builder, Connection, Db, Engine, Run, fetch_all, fetch_optional, get, get_text};
 
-fn user_from<E: Engine>(r: &<Db<E> as Database>::Row) -> StoreResult<User> {
+/// The columns [`user_from`] reads, in its order.
+const USER_COLUMNS: &str = "id, name, role, department, active, open_load, language";
+
+pub(crate) fn user_from<E: Engine>(r: &<Db<E> as Database>::Row) -> StoreResult<User> {
     Ok(User {
         id: get(r, 0)?,
         name: get(r, 1)?,
@@ -14,11 +17,12 @@ fn user_from<E: Engine>(r: &<Db<E> as Database>::Row) -> StoreResult<User> {
         department: get(r, 3)?,
         active: get(r, 4)?,
         open_load: get(r, 5)?,
+        language: get(r, 6)?,
     })
 }
 
 fn select_users<E: Engine>(condition: &str) -> QueryBuilder<Db<E>> {
-    QueryBuilder::new(format!("SELECT id, name, role, department, active, open_load FROM users {condition}"))
+    QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users {condition}"))
 }
 
 /// Creates a user; a name or token already taken is [`StoreError::Duplicate`].
@@ -62,4 +66,49 @@ pub async fn user_by_name<E: Engine>(conn: &mut Connection<E>, name: &str) -> St
 pub async fn users<E: Engine>(conn: &mut Connection<E>) -> StoreResult<Vec<User>> {
     let mut q = select_users::<E>("ORDER BY name");
     fetch_all(conn, &mut q).await?.iter().map(user_from::<E>).collect()
+}
+
+/// A user's password hash; `None` if the user does not exist or has no password.
+pub async fn password_hash<E: Engine>(conn: &mut Connection<E>, user_id: &str) -> StoreResult<Option<String>> {
+    let mut q = QueryBuilder::<Db<E>>::new("SELECT password_hash FROM users WHERE id = ");
+    q.bind(user_id);
+    Ok(match fetch_optional(conn, &mut q).await? {
+        Some(r) => get(&r, 0)?,
+        None => None,
+    })
+}
+
+/// Sets a user's password hash; [`StoreError::NotFound`] if there is no such user.
+pub async fn set_password_hash<E: Engine>(conn: &mut Connection<E>, user_id: &str, hash: &str) -> StoreResult<()> {
+    let mut q = QueryBuilder::<Db<E>>::new("UPDATE users SET password_hash = ");
+    q.bind(hash).push(" WHERE id = ").bind(user_id).push(" RETURNING id");
+    fetch_optional(conn, &mut q).await?.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
+/// Changes the fields of an account that `update` gives and returns the account;
+/// [`StoreError::NotFound`] if there is no such user. The open-complaint count is not touched.
+pub async fn update_user<E: Engine>(conn: &mut Connection<E>, user_id: &str, update: &UserUpdate) -> StoreResult<User> {
+    let UserUpdate { role, department, active, language } = update;
+    if role.is_none() && department.is_none() && active.is_none() && language.is_none() {
+        return user::<E>(conn, user_id).await?.ok_or(StoreError::NotFound);
+    }
+    let mut q = QueryBuilder::<Db<E>>::new("UPDATE users SET ");
+    let mut separator = "";
+    if let Some(role) = role {
+        q.push(separator).push("role = ").bind(role.as_str());
+        separator = ", ";
+    }
+    if let Some(department) = department {
+        q.push(separator).push("department = ").bind(department);
+        separator = ", ";
+    }
+    if let Some(active) = active {
+        q.push(separator).push("active = ").bind(*active);
+        separator = ", ";
+    }
+    if let Some(language) = language {
+        q.push(separator).push("language = ").bind(language);
+    }
+    q.push(" WHERE id = ").bind(user_id).push(format_args!(" RETURNING {USER_COLUMNS}"));
+    fetch_optional(conn, &mut q).await?.as_ref().map(user_from::<E>).transpose()?.ok_or(StoreError::NotFound)
 }

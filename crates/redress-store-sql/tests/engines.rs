@@ -118,6 +118,7 @@ impl Intake {
             duplicate_departments: None,
             build: Box::new(move |ctx| draft.clone().register(ctx, book.default_rules())),
             text: text_index(),
+            tracking_code_hash: None,
         }
     }
 
@@ -132,6 +133,7 @@ impl Intake {
             outcome,
             text: None,
             attachment: None,
+            consumed_link: None,
         }
     }
 }

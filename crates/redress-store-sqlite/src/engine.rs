@@ -13,6 +13,8 @@ impl Engine for SqliteEngine {
 
     const TRUE: &'static str = "1";
 
+    const FALSE: &'static str = "0";
+
     const GREATEST: &'static str = "MAX";
 
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";

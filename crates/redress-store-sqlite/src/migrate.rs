@@ -11,6 +11,8 @@ const MIGRATIONS: &[Migration] = &[
     (2, "attachments", include_str!("../migrations/0002_attachments.sql")),
     (3, "text", include_str!("../migrations/0003_text.sql")),
     (4, "band_terms", include_str!("../migrations/0004_band_terms.sql")),
+    (5, "web", include_str!("../migrations/0005_web.sql")),
+    (6, "awaiting_approval", include_str!("../migrations/0006_awaiting_approval.sql")),
 ];
 
 /// Applies every migration not applied yet.

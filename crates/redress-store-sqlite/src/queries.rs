@@ -2,7 +2,7 @@
 
 use redress_store::{Change, Registered, Registration, StoreError, StoreResult};
 use redress_store_sql::intake::Intake;
-use redress_store_sql::records::{self, ComplaintRow, IdempotencyRow, OutcomeRows};
+use redress_store_sql::records::{self, ComplaintRow, IdempotencyRow, OutcomeRows, TrackingCodeRow};
 use redress_store_sql::{Builder, ROWS_PER_STATEMENT, execute, fetch_optional, get};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -18,6 +18,7 @@ pub struct Pending {
     complaints: Vec<ComplaintRow>,
     outcomes: OutcomeRows,
     idempotency: Vec<IdempotencyRow>,
+    tracking_codes: Vec<TrackingCodeRow>,
     text: TextRows,
 }
 
@@ -31,6 +32,7 @@ impl Pending {
             complaints: Vec::new(),
             outcomes: OutcomeRows::default(),
             idempotency: Vec::new(),
+            tracking_codes: Vec::new(),
             text: TextRows::default(),
         })
     }
@@ -56,6 +58,7 @@ impl Pending {
         self.text.insert(conn).await?;
         self.outcomes.insert::<SqliteEngine>(conn).await?;
         records::insert_idempotency_keys::<SqliteEngine>(conn, &self.idempotency).await?;
+        records::insert_tracking_codes::<SqliteEngine>(conn, &self.tracking_codes).await?;
         // Every handler whose load changed, in one statement.
         let changes = self.intake.load_changes();
         for chunk in changes.chunks(ROWS_PER_STATEMENT) {
@@ -91,6 +94,7 @@ pub async fn register(conn: &mut SqliteConnection, reg: &Registration, pending: 
     pending.text.push(conn, &record.row.columns, &reg.text).await?;
     pending.outcomes.append(record.outcome);
     pending.idempotency.extend(record.idempotency);
+    pending.tracking_codes.extend(record.tracking_code);
     pending.complaints.push(record.row);
     Ok(Registered::Created(Box::new(record.complaint)))
 }

@@ -3,9 +3,10 @@
 //! A batch runs in one transaction. Registrations queue their rows in [`Pending`] and the
 //! batch inserts them with a few multi-row statements at the end, which is what makes a batch
 //! cheap. A request that fails before writing anything (a conflicting version, a reused
-//! idempotency key) fails alone inside the batch. Any other failure, a panic included, rolls
-//! the whole batch back and runs its requests again one per transaction, so only the faulty one
-//! fails, nothing is half-written, and the writer goes on taking requests.
+//! idempotency key, a single-use link used already) fails alone inside the batch. Any other
+//! failure, a panic included, rolls the whole batch back and runs its requests again one per
+//! transaction, so only the faulty one fails, nothing is half-written, and the writer goes on
+//! taking requests.
 
 use std::panic::AssertUnwindSafe;
 
@@ -13,6 +14,8 @@ use futures::FutureExt;
 use redress_store::{Change, Registered, Registration, StoreError, StoreResult};
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
+
+use redress_store_sql::records;
 
 use crate::queries::{self, Pending};
 
@@ -153,7 +156,8 @@ async fn run_together(conn: &mut SqliteConnection, jobs: &[Job]) -> StoreResult<
                     r => Done::Register(r),
                 },
                 Job::Save(change, _) => match queries::save(conn, change).await {
-                    Err(e) if !failed_cleanly(&e) => return Err(e),
+                    // A used link is found before the save writes anything.
+                    Err(e) if !failed_cleanly(&e) && !records::is_link_used(&e) => return Err(e),
                     r => Done::Save(r),
                 },
             };

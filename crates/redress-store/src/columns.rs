@@ -22,6 +22,9 @@ pub struct ComplaintColumns {
     pub is_open: bool,
     /// `being_handled`
     pub being_handled: bool,
+    /// `awaiting_approval`: a proposed resolution waits for a second person (status
+    /// `awaiting_approval`) or an extension request waits for its decision (in any status)
+    pub awaiting_approval: bool,
     /// `channel`
     pub channel: &'static str,
     /// `received_at`, microseconds since the epoch
@@ -67,6 +70,7 @@ impl ComplaintColumns {
             status: c.status.as_str(),
             is_open: c.status.is_open(),
             being_handled: c.status.is_being_handled(),
+            awaiting_approval: c.status == Status::AwaitingApproval || c.clock.pending_extension.is_some(),
             channel: c.channel.as_str(),
             received_at: c.received_at.as_microsecond(),
             department: c.owner.department.clone(),

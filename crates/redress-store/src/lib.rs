@@ -18,12 +18,14 @@ use serde::{Deserialize, Serialize};
 pub mod columns;
 pub mod summary;
 pub mod text;
+pub mod web;
 
 pub use summary::ComplaintSummary;
 pub use text::{
     Incident, IncidentJoin, IncidentMember, IncidentScan, LabelledText, ModelInfo, Ranking, SearchDocument, SearchHit,
     SearchPhrase, SearchRequest, SearchResults, SimilarCandidate, TextIndex, TextRow, TextUpdate,
 };
+pub use web::{DueCounts, NewSession, StoredSession, UserUpdate, WorkCursor, WorkPage, WorkQueue};
 
 /// Any underlying error kept as the cause of a [`StoreError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -110,6 +112,9 @@ pub struct Registration {
     pub build: BuildRecord,
     /// Search index entry, fingerprint and reading, stored in the same transaction.
     pub text: TextIndex,
+    /// Hash of the tracking code a customer who submitted on the web uses to follow the
+    /// complaint, stored in the same transaction (not for a replayed request).
+    pub tracking_code_hash: Option<String>,
 }
 
 /// What registering did.
@@ -151,6 +156,10 @@ pub struct Change {
     /// addressed: storing the same content again is a no-op), so a refused or failed save
     /// leaves no file behind.
     pub attachment: Option<AttachmentContent>,
+    /// A single-use link the action was taken through (its id), consumed in the same
+    /// transaction: if it was used already, the whole save fails with
+    /// [`StoreError::Duplicate`] and nothing of it is written.
+    pub consumed_link: Option<String>,
 }
 
 /// A file's content, stored under its SHA-256.
@@ -229,6 +238,9 @@ pub struct User {
     pub active: bool,
     /// Open complaints owned.
     pub open_load: i64,
+    /// Preferred language of the interface, if chosen.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// A user to create; the token is stored only as its hash.
@@ -275,6 +287,9 @@ pub struct ComplaintFilter {
     pub received_from: Option<Timestamp>,
     /// Received before.
     pub received_to: Option<Timestamp>,
+    /// Only complaints waiting for someone's approval: a proposed resolution in status
+    /// `awaiting_approval` or a pending extension request (in any status).
+    pub awaiting_approval: bool,
     /// Keyset cursor: continue after this (received_at, id), newest first.
     pub after: Option<Cursor>,
     /// Page size (1–200).
@@ -449,4 +464,55 @@ pub trait Store: Send + Sync + 'static {
     /// released when that server stops or dies and another takes over at its next call).
     /// An embedded store has one server and always answers `true`.
     async fn lead_background_jobs(&self) -> StoreResult<bool>;
+
+    /// Stores a new sign-in session; `NotFound` if the user does not exist.
+    async fn create_session(&self, session: NewSession) -> StoreResult<()>;
+
+    /// The live session: not revoked, not expired at `now`, its user active.
+    async fn session(&self, id_hash: &str, now: Timestamp) -> StoreResult<Option<StoredSession>>;
+
+    /// Ends a session (signing out); a session unknown or ended already is left as it is.
+    async fn revoke_session(&self, id_hash: &str, at: Timestamp) -> StoreResult<()>;
+
+    /// Revokes every session of a user (password reset, deactivation); returns how many (the
+    /// sessions still live at `at`).
+    async fn revoke_sessions_of(&self, user_id: &str, at: Timestamp) -> StoreResult<u64>;
+
+    /// Records a failed sign-in under `key` (such as `user:alice` or `addr:1.2.3.4`). Failures
+    /// older than a day are purged on the way.
+    async fn record_sign_in_failure(&self, key: &str, at: Timestamp) -> StoreResult<()>;
+
+    /// Failed sign-ins under `key` at or after `since`.
+    async fn sign_in_failures(&self, key: &str, since: Timestamp) -> StoreResult<u64>;
+
+    /// Forgets the failed sign-ins under `key` (after a successful one).
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
+
+    /// A user's password hash; `None` if the user does not exist or has no password.
+    async fn password_hash(&self, user_id: &str) -> StoreResult<Option<String>>;
+
+    /// Sets a user's password hash; `NotFound` if there is no such user.
+    async fn set_password_hash(&self, user_id: &str, hash: &str) -> StoreResult<()>;
+
+    /// Changes an account and returns it as stored; `NotFound` if there is no such user. The
+    /// open-complaint count is left alone: it counts the complaints the user owns, which an
+    /// account change does not move.
+    async fn update_user(&self, user_id: &str, update: UserUpdate) -> StoreResult<User>;
+
+    /// A page of a handler's work queue, soonest watched deadline first (none last), then by
+    /// id, with counts over the whole queue.
+    async fn work_queue(&self, queue: &WorkQueue) -> StoreResult<WorkPage>;
+
+    /// The hash of a complaint's tracking code, if it has one.
+    async fn tracking_code_hash(&self, id: ComplaintId) -> StoreResult<Option<String>>;
+
+    /// The installation's secret named `name`, shared by every application server: the first
+    /// caller's `candidate` is stored, and every caller (that one included) gets the stored one.
+    async fn installation_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// Records that a user has read a notification (again: no change).
+    async fn mark_notification_read(&self, user_id: &str, notification_id: i64, at: Timestamp) -> StoreResult<()>;
+
+    /// Which of `ids` the user has read, ascending.
+    async fn read_notifications(&self, user_id: &str, ids: &[i64]) -> StoreResult<Vec<i64>>;
 }

@@ -4,7 +4,8 @@
 //! scheduler) on a free local port and registers complaints through it from concurrent
 //! keep-alive clients; `bench read` seeds a large database through the service layer and then
 //! times the list and fetch endpoints with one client. Both print figures; none asserts on
-//! timings. The database is always new: a SQLite file in a temporary directory, or a new schema
+//! timings; `bench pages` (module `bench_pages`) times the staff pages signed in as a
+//! handler. The database is always new: a SQLite file in a temporary directory, or a new schema
 //! in the PostgreSQL database named by `--db`, removed afterwards unless `--keep` is given.
 
 use std::collections::BTreeMap;
@@ -42,6 +43,12 @@ pub enum BenchCommand {
     /// commit), then one client times the newest-50 list, the same list filtered by department,
     /// and fetching single complaints by id.
     Read(ReadArgs),
+    /// The staff pages on a large database: loads complaints carried along their lifecycle
+    /// (most decided and archived, recent ones open in handlers' queues with mixed due states),
+    /// signs a handler in through the sign-in form, then times My work (first page, filtered,
+    /// page 3 by cursor), complaint pages and search pages with one browser; prints p50, p99,
+    /// max and peak memory.
+    Pages(crate::bench_pages::PagesArgs),
 }
 
 /// Options of `bench intake`.
@@ -129,6 +136,10 @@ pub async fn run(cmd: BenchCommand, config: Option<&Path>, global_db: Option<&st
             args.db = args.db.or(global_db.map(str::to_string));
             read(args, rules).await
         }
+        BenchCommand::Pages(mut args) => {
+            args.db = args.db.or(global_db.map(str::to_string));
+            crate::bench_pages::run(args, rules).await
+        }
     }
 }
 
@@ -141,15 +152,15 @@ enum Cleanup {
     Schema { url: String, schema: String },
 }
 
-struct FreshDb {
-    store: Arc<dyn Store>,
-    label: String,
+pub(crate) struct FreshDb {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) label: String,
     cleanup: Cleanup,
     sqlite_file: Option<PathBuf>,
-    postgres: Option<PgProbe>,
+    pub(crate) postgres: Option<PgProbe>,
 }
 
-async fn fresh_db(url: Option<&str>) -> anyhow::Result<FreshDb> {
+pub(crate) async fn fresh_db(url: Option<&str>) -> anyhow::Result<FreshDb> {
     match url {
         None => {
             let dir = std::env::temp_dir().join(format!("redress-bench-{}", uuid::Uuid::now_v7().simple()));
@@ -196,7 +207,7 @@ async fn fresh_db(url: Option<&str>) -> anyhow::Result<FreshDb> {
 }
 
 /// An SQLite database kept by an earlier run, opened as it is (migrated if it is older).
-async fn existing_db(url: &str) -> anyhow::Result<FreshDb> {
+pub(crate) async fn existing_db(url: &str) -> anyhow::Result<FreshDb> {
     if !url.starts_with("sqlite:") {
         bail!("--reuse takes an SQLite database (sqlite://PATH); '{url}' is not one");
     }
@@ -211,7 +222,7 @@ async fn existing_db(url: &str) -> anyhow::Result<FreshDb> {
 
 impl FreshDb {
     /// Bytes of the SQLite database and its WAL, if this is SQLite.
-    fn sqlite_bytes(&self) -> Option<u64> {
+    pub(crate) fn sqlite_bytes(&self) -> Option<u64> {
         let file = self.sqlite_file.as_ref()?;
         let mut total = 0;
         for suffix in ["", "-wal", "-shm"] {
@@ -222,7 +233,7 @@ impl FreshDb {
         Some(total)
     }
 
-    async fn finish(self, keep: bool) -> anyhow::Result<()> {
+    pub(crate) async fn finish(self, keep: bool) -> anyhow::Result<()> {
         let FreshDb { store, cleanup, label, .. } = self;
         drop(store);
         match cleanup {
@@ -267,13 +278,13 @@ async fn add_handlers(store: &dyn Store, rules: &RuleBook) -> anyhow::Result<usi
     Ok(n)
 }
 
-struct Server {
-    base: String,
+pub(crate) struct Server {
+    pub(crate) base: String,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-async fn start_server(state: AppState) -> anyhow::Result<Server> {
+pub(crate) async fn start_server(state: AppState) -> anyhow::Result<Server> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding 127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
@@ -284,7 +295,7 @@ async fn start_server(state: AppState) -> anyhow::Result<Server> {
 }
 
 impl Server {
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.shutdown.send(());
         let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
     }
@@ -298,7 +309,7 @@ fn http_client() -> anyhow::Result<reqwest::Client> {
 // Figures.
 
 /// Peak and current resident memory of this process, in bytes (VmHWM, VmRSS).
-fn memory() -> (Option<u64>, Option<u64>) {
+pub(crate) fn memory() -> (Option<u64>, Option<u64>) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -313,7 +324,7 @@ fn memory() -> (Option<u64>, Option<u64>) {
 
 /// CPU time spent by this process and by the whole machine over an interval, from /proc, so
 /// a figure taken while something else was busy on the machine shows it.
-struct CpuMeter {
+pub(crate) struct CpuMeter {
     wall: Instant,
     process: Option<f64>,
     machine: Option<(f64, f64)>,
@@ -343,12 +354,12 @@ fn machine_cpu_seconds() -> Option<(f64, f64)> {
 }
 
 impl CpuMeter {
-    fn start() -> CpuMeter {
+    pub(crate) fn start() -> CpuMeter {
         CpuMeter { wall: Instant::now(), process: process_cpu_seconds(), machine: machine_cpu_seconds() }
     }
 
     /// "this process a s, other processes b s, of c CPU-seconds available".
-    fn report(&self) -> String {
+    pub(crate) fn report(&self) -> String {
         let wall = self.wall.elapsed().as_secs_f64();
         let (Some(p0), Some(p1), Some((b0, t0)), Some((b1, t1))) = (self.process, process_cpu_seconds(), self.machine, machine_cpu_seconds()) else {
             return "n/a".into();
@@ -371,7 +382,7 @@ impl CpuMeter {
 }
 
 /// Finds the PostgreSQL server processes serving the benchmark's connections.
-struct PgProbe {
+pub(crate) struct PgProbe {
     url: String,
     application_name: String,
 }
@@ -396,7 +407,7 @@ fn all_postgres_cpu_seconds() -> f64 {
 }
 
 /// A snapshot of PostgreSQL CPU: per benchmark backend, and all postgres processes together.
-struct PgCpu {
+pub(crate) struct PgCpu {
     backends: std::collections::HashMap<u32, f64>,
     all: f64,
 }
@@ -414,13 +425,13 @@ impl PgProbe {
         pids.into_iter().filter_map(|p| u32::try_from(p).ok()).collect()
     }
 
-    async fn snapshot(&self) -> PgCpu {
+    pub(crate) async fn snapshot(&self) -> PgCpu {
         let backends = self.backend_pids().await.into_iter().filter_map(|pid| Some((pid, pid_cpu_seconds(pid)?))).collect();
         PgCpu { backends, all: all_postgres_cpu_seconds() }
     }
 
     /// "the benchmark's N PostgreSQL backends a s; all postgres processes b s".
-    async fn report(&self, before: &PgCpu, complaints: u64) -> String {
+    pub(crate) async fn report(&self, before: &PgCpu, complaints: u64) -> String {
         let after = self.snapshot().await;
         let mine: f64 = after.backends.iter().map(|(pid, cpu)| cpu - before.backends.get(pid).copied().unwrap_or(0.0)).sum();
         let per = if complaints > 0 { format!(" ({:.0} µs per complaint)", mine * 1e6 / complaints as f64) } else { String::new() };
@@ -432,25 +443,25 @@ impl PgProbe {
     }
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
 }
 
-fn mib(bytes: Option<u64>) -> String {
+pub(crate) fn mib(bytes: Option<u64>) -> String {
     bytes.map(|b| format!("{:.0} MiB", b as f64 / (1024.0 * 1024.0))).unwrap_or_else(|| "n/a".into())
 }
 
 /// Latencies in microseconds.
-struct Latencies(Vec<u32>);
+pub(crate) struct Latencies(Vec<u32>);
 
 impl Latencies {
-    fn new(mut v: Vec<u32>) -> Self {
+    pub(crate) fn new(mut v: Vec<u32>) -> Self {
         v.sort_unstable();
         Latencies(v)
     }
 
     /// The p-th percentile (nearest rank), in milliseconds.
-    fn pct(&self, p: f64) -> f64 {
+    pub(crate) fn pct(&self, p: f64) -> f64 {
         if self.0.is_empty() {
             return f64::NAN;
         }
@@ -458,7 +469,7 @@ impl Latencies {
         self.0[rank.clamp(1, self.0.len()) - 1] as f64 / 1000.0
     }
 
-    fn max(&self) -> f64 {
+    pub(crate) fn max(&self) -> f64 {
         self.0.last().map_or(f64::NAN, |&m| m as f64 / 1000.0)
     }
 
@@ -469,7 +480,7 @@ impl Latencies {
         self.0.iter().map(|&u| u as f64).sum::<f64>() / self.0.len() as f64 / 1000.0
     }
 
-    fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms  (mean {:.2} ms, n = {})",
             self.pct(50.0),
@@ -482,7 +493,7 @@ impl Latencies {
     }
 }
 
-fn micros(d: Duration) -> u32 {
+pub(crate) fn micros(d: Duration) -> u32 {
     d.as_micros().min(u128::from(u32::MAX)) as u32
 }
 
@@ -1134,7 +1145,7 @@ fn search_queries(seed: u64, rules: &RuleBook, n: usize) -> (Vec<String>, Vec<St
 }
 
 /// Percent-encodes a query-string value.
-fn query_escape(s: &str) -> String {
+pub(crate) fn query_escape(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
@@ -1144,8 +1155,8 @@ fn query_escape(s: &str) -> String {
 /// Generates complaint bodies (`POST /api/v1/complaints`): Chinese and English narratives from
 /// varied templates, distinct complainants with valid phone and resident-ID numbers, the units
 /// of the organisation, decimal-string amounts.
-struct Generator {
-    rng: StdRng,
+pub(crate) struct Generator {
+    pub(crate) rng: StdRng,
     /// Identifies this run in idempotency keys and work-order numbers.
     run: String,
     units: Vec<String>,
@@ -1330,7 +1341,7 @@ const SCENARIOS_EN: &[Scenario] = &[
 ];
 
 impl Generator {
-    fn new(seed: u64, rules: &RuleBook) -> Generator {
+    pub(crate) fn new(seed: u64, rules: &RuleBook) -> Generator {
         let mut units: Vec<String> = UNITS.iter().filter(|u| rules.org.unit(u).is_some()).map(|u| u.to_string()).collect();
         if units.is_empty() {
             units = rules.org.units().iter().map(|u| u.code.clone()).collect();
@@ -1411,7 +1422,7 @@ impl Generator {
     }
 
     /// One complaint body. `received_at` backdates it (seeding); otherwise it is received now.
-    fn complaint(&mut self, received_at: Option<jiff::Timestamp>) -> Value {
+    pub(crate) fn complaint(&mut self, received_at: Option<jiff::Timestamp>) -> Value {
         let i = self.index;
         self.index += 1;
         self.generated += 1;

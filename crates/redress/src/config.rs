@@ -2,7 +2,8 @@
 //! command-line flags, each overriding the one before.
 //!
 //! The file is `--config FILE`, else `$REDRESS_CONFIG`, else `./redress.toml` when it exists.
-//! Environment: `REDRESS_DATABASE_URL`, `REDRESS_LISTEN`, `REDRESS_PROFILE`.
+//! Environment: `REDRESS_DATABASE_URL`, `REDRESS_LISTEN`, `REDRESS_PROFILE`,
+//! `REDRESS_PUBLIC_URL`, `REDRESS_SECURE_COOKIES`, `REDRESS_BEHIND_PROXY`.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,28 @@ struct File {
     server: ServerSection,
     #[serde(default)]
     rules: RulesSection,
+    #[serde(default)]
+    web: WebSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebSection {
+    public_url: Option<String>,
+    secure_cookies: Option<bool>,
+    behind_proxy: Option<bool>,
+}
+
+/// How the pages are served.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// The address customers reach the pages at (links in messages); defaults to the listen
+    /// address.
+    pub public_url: Option<String>,
+    /// Mark cookies `Secure` (TLS in front).
+    pub secure_cookies: bool,
+    /// Trust `X-Forwarded-For` from the proxy in front.
+    pub behind_proxy: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,6 +85,8 @@ pub struct Config {
     pub scheduler_interval_seconds: u64,
     /// Rule files, read at start-up by [`crate::rule_files::load_rule_book`].
     pub rules: RuleSources,
+    /// The pages.
+    pub web: WebConfig,
 }
 
 impl Config {
@@ -94,6 +119,11 @@ impl Config {
                 org_file: rel(file.rules.org_file),
                 templates_file: rel(file.rules.templates_file),
                 taxonomy_file: rel(file.rules.taxonomy_file),
+            },
+            web: WebConfig {
+                public_url: env("REDRESS_PUBLIC_URL").or(file.web.public_url),
+                secure_cookies: env("REDRESS_SECURE_COOKIES").map(|v| v == "true" || v == "1").or(file.web.secure_cookies).unwrap_or(false),
+                behind_proxy: env("REDRESS_BEHIND_PROXY").map(|v| v == "true" || v == "1").or(file.web.behind_proxy).unwrap_or(false),
             },
         })
     }

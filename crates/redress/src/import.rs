@@ -80,6 +80,7 @@ pub async fn import_cfpb(st: &App, file: &std::path::Path, progress: bool) -> an
         department: None,
         active: true,
         open_load: 0,
+        language: None,
     });
     let mut summary = ImportSummary::default();
     let mut rejections: Vec<String> = Vec::new();

@@ -2,6 +2,7 @@
 //! and the command-line commands, so the integration tests drive exactly what the binary runs.
 
 pub mod bench;
+pub mod bench_pages;
 pub mod cli_complaint;
 pub mod cli_error;
 pub mod cli_text;
@@ -41,7 +42,8 @@ pub async fn app_state(cli_config: Option<&std::path::Path>, db: Option<&str>) -
     }
     let rules = rule_files::load_rule_book(&config.rules).context("loading the rules")?;
     let store = open_store(&config.database_url).await?;
-    let state = App::new(store, Arc::new(rules), Arc::new(SystemClock));
+    let public_url = config.web.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+    let state = App::new(store, Arc::new(rules), Arc::new(SystemClock)).with_public_url(public_url);
     redress_app::intelligence::refresh_models(&*state.store, &state.insight).await.context("loading the active models")?;
     Ok((config, state))
 }

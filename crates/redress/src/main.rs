@@ -99,16 +99,21 @@ async fn run() -> anyhow::Result<()> {
             let listen = listen.unwrap_or(config.listen.clone());
             let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
             let addr = listener.local_addr()?;
-            if let Some(token) = redress_app::users::bootstrap_admin(&state).await? {
-                println!("first start: created user 'admin' (role admin). Its API token, shown once:");
-                println!("{token}");
+            if let Some(first) = redress_app::users::bootstrap_admin(&state).await? {
+                println!("first start: created user 'admin' (role admin).");
+                println!("sign in at http://{addr}/sign-in as 'admin' with the password (shown once; change it under My account):");
+                println!("{}", first.password);
+                println!("its API token (shown once; send it as 'Authorization: Bearer TOKEN'):");
+                println!("{}", first.token);
             }
             let schedule = jobs::Schedule { sweep_every: Duration::from_secs(config.scheduler_interval_seconds.max(1)), detect_every: Duration::from_secs(5) };
             jobs::spawn(state.clone(), schedule);
             redress_app::intelligence::spawn_model_refresher(state.store.clone(), state.insight.clone(), Duration::from_secs(30));
             tracing::info!(%addr, engine = state.store.engine(), profile = %state.rules.default_profile, "serving");
             println!("listening on http://{addr}");
-            redress_server::serve(listener, state, async {
+            let web = redress_web::WebSettings { secure_cookies: config.web.secure_cookies, behind_proxy: config.web.behind_proxy };
+            println!("sign in at http://{addr}/sign-in · customers: http://{addr}/complain and http://{addr}/track");
+            redress_server::serve_with(listener, state, web, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;

@@ -26,8 +26,24 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a user's password, read from the first line of standard input; the user's
+    /// sessions end.
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Read the password from standard input (the only way; kept explicit so a password is
+        /// never typed on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
     /// List users.
     List,
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// Runs a user command.
@@ -37,18 +53,17 @@ pub async fn run(cmd: UserCommand, st: &App) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Add { name, role, department, password_stdin } => {
             let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
-            let password = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line).context("reading the password")?;
-                Some(line.trim_end_matches(['\r', '\n']).to_string())
-            } else {
-                None
-            };
+            let password = if password_stdin { Some(read_password()?) } else { None };
             let account = Account { name: &name, role, department: department.as_deref(), password: password.as_deref() };
             let (user, token) = redress_app::users::create(st, &operator, account).await.map_err(app_error)?;
             println!("created user {} ({}, role {}{})", user.name, user.id, user.role.as_str(), user.department.as_ref().map(|d| format!(", department {d}")).unwrap_or_default());
             println!("API token (shown once; send it as 'Authorization: Bearer TOKEN'):");
             println!("{token}");
+        }
+        UserCommand::Passwd { name, password_stdin: _ } => {
+            let password = read_password()?;
+            let user = redress_app::accounts::set_password_by_name(st, &name, &password).await.map_err(app_error)?;
+            println!("password of {} set; their sessions have ended", user.name);
         }
         UserCommand::List => {
             for u in redress_app::users::list(st, &operator).await.map_err(app_error)? {

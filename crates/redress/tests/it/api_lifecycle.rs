@@ -164,9 +164,10 @@ async fn large_compensation_needs_a_second_person(engine: Engine) {
     let path = format!("/api/v1/complaints/{cid}");
     let (status, e) = app.post("card_handler", &format!("{path}/decide"), &json!({ "verification": "a", "basis": "b", "reasons": "c" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{e}");
-    // Above the threshold the supervisor level approves: not the department head, not a handler.
+    // Above the threshold a second person approves: a department head over the owner or a
+    // supervisor, never a handler, and never the proposer (maker-checker).
     let (status, e) = app.post("card_head", &format!("{path}/approve-resolution"), &json!({})).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!((status, e["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("maker_checker")), "{e}");
     let (status, _) = app.post("card_handler", &format!("{path}/approve-resolution"), &json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Nor the person who proposed it (maker-checker), even at the supervisor level.

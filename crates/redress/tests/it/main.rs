@@ -3,13 +3,19 @@
 
 mod support;
 
+mod admin_pages;
 mod api_errors;
 mod api_lifecycle;
 mod bad_input;
+mod browser;
+mod browser_story;
 mod cli;
 mod crash;
+mod customer_pages;
 mod leaks;
 mod permissions;
 mod store_story;
+mod store_web;
 mod text;
+mod screenshots;
 mod two_servers;

@@ -282,6 +282,11 @@ impl TestApp {
         self.tokens.insert(name, token);
     }
 
+    /// Gives a user a password to sign in to the pages with.
+    pub async fn set_password(&self, name: &str, password: &str) {
+        redress_app::accounts::set_password_by_name(&self.state, name, password).await.expect("set the password");
+    }
+
     /// The caller a user name stands for, as the use cases see it.
     pub async fn caller(&self, name: &str) -> redress_app::Caller {
         let user = self.state.store.user_by_name(name).await.expect("read user").unwrap_or_else(|| panic!("no user {name}"));

@@ -1,0 +1,80 @@
+//! Screenshots of the main pages at desktop and phone widths in both languages, for people to
+//! look at (`cargo test -p redress --test it screenshots -- --ignored`; the pictures go to
+//! `target/screenshots/`, which git ignores). Not part of the suite: it asserts only that every
+//! page rendered.
+
+use serde_json::json;
+
+use crate::browser::Browser;
+use crate::support::{Engine, TestApp};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes pictures for people to look at; run by hand"]
+async fn screenshots_of_the_main_pages() {
+    let Some(app) = TestApp::start(Engine::Sqlite).await else { return };
+    let hash = redress_app::users::hash_password(PASSWORD).expect("hash");
+    for name in ["card_handler", "card_handler2", "card_head", "admin"] {
+        let user = app.state.store.user_by_name(name).await.expect("read").expect("user");
+        app.state.store.set_password_hash(&user.id, &hash).await.expect("password");
+    }
+    let narratives = [
+        ("张三", "13812345678", "信用卡年费被重复扣收两次，客服电话一直打不通，再不处理我就向银保监会投诉。"),
+        ("李四", "13987654321", "分期手续费没有提前告知，要求退还多收的费用。"),
+        ("王五", "13700001111", "我的信用卡被盗刷了5000元，挂失后仍有交易，<script>alert(1)</script>"),
+    ];
+    let mut numbers = Vec::new();
+    for (name, phone, narrative) in narratives {
+        let c = app
+            .register(&json!({
+                "channel": "hotline", "complainant": { "name": name, "phone": phone }, "respondent": { "unit": "SH" },
+                "business_type": "B0302", "request": "退还费用", "narrative": narrative
+            }))
+            .await;
+        numbers.push(c["number"].as_str().expect("number").to_string());
+    }
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&out).expect("screenshot folder");
+    for lang in ["zh-CN", "en"] {
+        let Some(b) = Browser::start(lang).await else { return };
+        let base = &app.base;
+        for (width, height, device) in [(1280, 900, "desktop"), (390, 844, "phone")] {
+            b.set_window_size(width, height).await;
+            b.goto(&format!("{base}/sign-in")).await;
+            b.screenshot(out.join(format!("{lang}-{device}-sign-in.png"))).await;
+            b.goto(&format!("{base}/complain")).await;
+            b.screenshot(out.join(format!("{lang}-{device}-complain.png"))).await;
+            b.goto(&format!("{base}/track")).await;
+            b.screenshot(out.join(format!("{lang}-{device}-track.png"))).await;
+            b.goto(&format!("{base}/sign-in")).await;
+            b.fill("#f-name", "card_handler").await;
+            b.fill("#f-password", PASSWORD).await;
+            b.submit("#sign-in button[type=submit]").await;
+            for (page, path) in [
+                ("work", "/work".to_string()),
+                ("complaint", format!("/complaints/{}", numbers[0])),
+                ("register", "/complaints/new".to_string()),
+                ("search", "/search?q=%E5%B9%B4%E8%B4%B9".to_string()),
+                ("follow-ups", "/follow-ups".to_string()),
+                ("account", "/account".to_string()),
+            ] {
+                b.goto(&format!("{base}{path}")).await;
+                b.wait_for("main h1").await;
+                b.screenshot(out.join(format!("{lang}-{device}-{page}.png"))).await;
+            }
+            b.submit("form[action='/sign-out'] button").await;
+            b.fill("#f-name", "admin").await;
+            b.fill("#f-password", PASSWORD).await;
+            b.submit("#sign-in button[type=submit]").await;
+            for (page, path) in [("admin-users", "/admin/users"), ("admin-rules", "/admin/rules"), ("incidents", "/incidents"), ("notifications", "/notifications")] {
+                b.goto(&format!("{base}{path}")).await;
+                b.wait_for("main h1").await;
+                b.screenshot(out.join(format!("{lang}-{device}-{page}.png"))).await;
+            }
+            b.submit("form[action='/sign-out'] button").await;
+        }
+        b.close().await;
+    }
+    println!("screenshots in {}", out.display());
+}

@@ -468,7 +468,7 @@ mod tests {
     fn auditors_only_read() {
         for op in Operation::ALL {
             let g = grant(Role::Auditor, op);
-            let reads = matches!(op, Operation::See | Operation::ViewIncidents | Operation::ViewUsers | Operation::ViewModels);
+            let reads = matches!(op, Operation::See | Operation::RevealContact | Operation::ViewIncidents | Operation::ViewUsers | Operation::ViewModels);
             assert_eq!(g != Grant::None, reads, "{op:?}");
         }
     }

@@ -110,9 +110,10 @@ async fn run() -> anyhow::Result<()> {
             jobs::spawn(state.clone(), schedule);
             redress_app::intelligence::spawn_model_refresher(state.store.clone(), state.insight.clone(), Duration::from_secs(30));
             tracing::info!(%addr, engine = state.store.engine(), profile = %state.rules.default_profile, "serving");
-            println!("listening on http://{addr}");
             let web = redress_web::WebSettings { secure_cookies: config.web.secure_cookies, behind_proxy: config.web.behind_proxy };
             println!("sign in at http://{addr}/sign-in · customers: http://{addr}/complain and http://{addr}/track");
+            // The last line: whoever started the server may stop reading its output here.
+            println!("listening on http://{addr}");
             redress_server::serve_with(listener, state, web, async {
                 let _ = tokio::signal::ctrl_c().await;
             })

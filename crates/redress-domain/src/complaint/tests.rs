@@ -184,6 +184,7 @@ fn action_for(kind: ActionKind, c: &mut Complaint) -> Option<Action> {
         }
         A::Escalate => Action::Escalate { reason: EscalationReason::parse("reason", "客户威胁向监管投诉").unwrap() },
         A::MarkDue => Action::MarkDue { state: DueState::DueSoon },
+        A::RevealContact => Action::RevealContact,
     };
     assert_eq!(action_kind(&action, rules().profile), kind, "the sample action has the kind it stands for");
     Some(action)

@@ -58,24 +58,12 @@ fn samples(name: &str, c: &Complaint, app: &App) -> Vec<Action> {
         "archive" => out.push(Action::Archive),
         "merge" => out.push(Action::MergeInto { target: ComplaintRef { id: ComplaintId::generate(c.updated_at), number: String::new() } }),
         "withdraw" => out.push(Action::Withdraw { reason: None }),
-        "request-extension" => {
-            if c.clock.pending_extension.is_none() {
-                out.extend(text.map(|reason| Action::RequestExtension { reason }));
-            }
-        }
-        "decide-extension" => {
-            if c.clock.pending_extension.is_some() {
-                out.push(Action::DecideExtension { approve: true, note: None });
-            }
-        }
+        "request-extension" if c.clock.pending_extension.is_none() => out.extend(text.map(|reason| Action::RequestExtension { reason })),
+        "decide-extension" if c.clock.pending_extension.is_some() => out.push(Action::DecideExtension { approve: true, note: None }),
         "new-facts" => out.extend(text.map(|description| Action::NewFacts { description })),
         "notes" => out.extend(text.map(|t| Action::AddNote { text: t, customer_contact: false })),
         "classification" => out.push(Action::CorrectClassification { dimension: "business_type".into(), code: String::new() }),
-        "reveal-contact" => {
-            if c.complainant.phone.is_some() || c.complainant.id_number.is_some() {
-                out.push(Action::RevealContact);
-            }
-        }
+        "reveal-contact" if c.complainant.phone.is_some() || c.complainant.id_number.is_some() => out.push(Action::RevealContact),
         "escalate" => out.extend(EscalationReason::parse("reason", "sample").ok().map(|reason| Action::Escalate { reason })),
         _ => {}
     }

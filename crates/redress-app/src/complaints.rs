@@ -1,8 +1,8 @@
 //! Use cases on complaints: register, act, attach, and read what the caller may see.
 
 use redress_domain::classify::{ClassifyInput, Dimension};
-use redress_domain::complaint::{Action, AttachmentRef, Complaint, ComplaintId, ComplaintRef, Draft, NewComplaint, validate_new};
-use redress_domain::lifecycle::Status;
+use redress_domain::complaint::{Action, AttachmentRef, Complaint, ComplaintId, ComplaintRef, Draft, Event, NewComplaint, Outcome, validate_new};
+use redress_domain::lifecycle::{ActionKind, Status};
 use redress_domain::org::Role;
 use redress_store::{
     AttachmentContent, Change, ComplaintFilter, ComplaintSummary, Cursor, IdempotencyKey, Page, Registered, Registration, StoreError,
@@ -24,18 +24,84 @@ use crate::{App, Caller};
 /// see, so a merge never reveals another department's complaint.
 #[instrument(skip_all, fields(channel = new.channel.as_str()))]
 pub async fn register(app: &App, caller: &Caller, new: NewComplaint, idempotency: Option<IdempotencyKey>) -> AppResult<Registered> {
-    register_with_tracking_code(app, caller, new, idempotency, &crate::customer::new_tracking_code()).await
+    register_with_tracking_code(app, caller, new, idempotency, &crate::customer::new_tracking_code(), &[]).await
 }
 
-/// Like [`register`] with a given tracking code: the code the customer follows the complaint
-/// with on the tracking page. Its hash is stored in the same transaction and the code itself
-/// goes to the customer in the acknowledgement. A replayed request stores none.
+/// Like [`register`], with the files (name, content) that came with the complaint: they are
+/// part of the registration, stored in its transaction, so the complaint is stored with all of
+/// them or not at all. Each file is checked before anything is written.
+#[instrument(skip_all, fields(channel = new.channel.as_str(), files = files.len()))]
+pub async fn register_with_files(
+    app: &App,
+    caller: &Caller,
+    new: NewComplaint,
+    idempotency: Option<IdempotencyKey>,
+    files: &[(String, Vec<u8>)],
+) -> AppResult<Registered> {
+    register_with_tracking_code(app, caller, new, idempotency, &crate::customer::new_tracking_code(), files).await
+}
+
+/// Checks a file that comes with a complaint and detects its media type; the error names the
+/// field `files` and the file.
+pub fn check_file(name: &str, content: &[u8]) -> AppResult<&'static str> {
+    redress_domain::attachment::check(name, content).map_err(|e| AppError::invalid("files", format!("{}: {}", name.trim(), e.message)))
+}
+
+/// The files of a registration, checked: their references (one per file, in the order given)
+/// and the contents to store (one per distinct content).
+fn registration_files(files: &[(String, Vec<u8>)], now: jiff::Timestamp) -> AppResult<(Vec<AttachmentRef>, Vec<AttachmentContent>)> {
+    use redress_domain::attachment::MAX_ATTACHMENTS_PER_COMPLAINT;
+    if files.len() > MAX_ATTACHMENTS_PER_COMPLAINT {
+        return Err(AppError::invalid("files", format!("a complaint carries at most {MAX_ATTACHMENTS_PER_COMPLAINT} files")));
+    }
+    let mut refs = Vec::with_capacity(files.len());
+    let mut contents: Vec<AttachmentContent> = Vec::with_capacity(files.len());
+    for (name, content) in files {
+        let media_type = check_file(name, content)?;
+        let sha256 = hex::encode(Sha256::digest(content));
+        refs.push(AttachmentRef { sha256: sha256.clone(), filename: name.trim().to_string(), media_type: media_type.to_string(), size: content.len() as u64 });
+        if !contents.iter().any(|c| c.sha256 == sha256) {
+            contents.push(AttachmentContent { sha256, media_type: media_type.to_string(), content: content.clone(), at: now });
+        }
+    }
+    Ok((refs, contents))
+}
+
+/// Lists the files that came with a complaint on its new record, with an `attach` event for
+/// each right after the `register` event (as `Action::Attach` records them: the complaint's
+/// status does not change, and the same content is listed once).
+fn add_registration_files(c: &mut Complaint, outcome: &mut Outcome, files: &[AttachmentRef]) {
+    let Some(registered) = outcome.events.first() else { return };
+    let (actor, at, status) = (registered.actor.clone(), registered.at, registered.to_status);
+    for (i, attachment) in files.iter().enumerate() {
+        if !c.attachments.iter().any(|a| a.sha256 == attachment.sha256) {
+            c.attachments.push(attachment.clone());
+        }
+        let event = Event {
+            complaint_id: c.id,
+            action: ActionKind::Attach,
+            actor: actor.clone(),
+            at,
+            from_status: Some(status),
+            to_status: status,
+            reason: None,
+            changes: serde_json::json!({ "attachment": attachment }),
+        };
+        outcome.events.insert(1 + i, event);
+    }
+}
+
+/// Like [`register_with_files`] with a given tracking code: the code the customer follows the
+/// complaint with on the tracking page. Its hash is stored in the same transaction and the code
+/// itself goes to the customer in the acknowledgement. A replayed request stores neither the
+/// code nor the files.
 pub async fn register_with_tracking_code(
     app: &App,
     caller: &Caller,
     new: NewComplaint,
     idempotency: Option<IdempotencyKey>,
     tracking_code: &str,
+    files: &[(String, Vec<u8>)],
 ) -> AppResult<Registered> {
     let tracking_code_hash = Some(crate::customer::tracking_code_hash(tracking_code));
     let tracking_code = tracking_code.to_string();
@@ -43,6 +109,8 @@ pub async fn register_with_tracking_code(
     let now = app.clock.now();
     let rules = app.rules.default_rules();
     validate_new(&new, rules.org, now)?;
+    // Every file is checked before anything is written: a bad one refuses the whole form.
+    let (file_refs, attachments) = registration_files(files, now)?;
     let insight = app.insight.get();
     let mut classification = app.rules.classifier.classify(&ClassifyInput {
         narrative: new.narrative.as_str(),
@@ -83,13 +151,15 @@ pub async fn register_with_tracking_code(
         build: {
             let book = app.rules.clone();
             Box::new(move |ctx| {
-                let (c, mut outcome) = draft.clone().register(ctx, book.default_rules());
+                let (mut c, mut outcome) = draft.clone().register(ctx, book.default_rules());
                 crate::customer::add_tracking_code(&mut outcome.messages, &tracking_code);
+                add_registration_files(&mut c, &mut outcome, &file_refs);
                 (c, outcome)
             })
         },
         text: text_index,
         tracking_code_hash,
+        attachments,
     };
     let registered = app.store.register(registration).await?;
     if let Registered::Replayed(c) = &registered

@@ -28,7 +28,7 @@ use redress_domain::fields::LongText;
 use redress_domain::lifecycle::Status;
 use redress_domain::messages::{Language, MessageKind, OutgoingMessage};
 use redress_domain::org::Role;
-use redress_store::{StoredMessage, User};
+use redress_store::{Registered, StoredMessage, User};
 use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -147,7 +147,7 @@ pub struct Submitted {
     pub complaint: Complaint,
     /// The tracking code (only its hash is stored).
     pub tracking_code: String,
-    /// Files attached (fewer than given only if storing one failed after registration).
+    /// Files attached: all of those given, stored with the complaint in its registration.
     pub attached: usize,
 }
 
@@ -160,8 +160,9 @@ pub fn check_files(files: &[(String, Vec<u8>)]) -> AppResult<()> {
 }
 
 /// Registers a complaint submitted on the web (channel `web`, received now; a phone or an
-/// e-mail address is required) with a new tracking code, and attaches the files, which are
-/// checked first so that a bad file stops the submission before anything is saved.
+/// e-mail address is required) with a new tracking code and the files, in one transaction: the
+/// files are checked first, so a bad file stops the submission before anything is saved, and
+/// the complaint is stored with all of them or not at all.
 /// Throttling is [`count_submission`]'s job.
 pub async fn submit(app: &App, mut new: NewComplaint, files: &[(String, Vec<u8>)]) -> AppResult<Submitted> {
     new.channel = Channel::Web;
@@ -175,20 +176,13 @@ pub async fn submit(app: &App, mut new: NewComplaint, files: &[(String, Vec<u8>)
     check_files(files)?;
     let caller = online_caller();
     let tracking_code = new_tracking_code();
-    let registered = complaints::register_with_tracking_code(app, &caller, new, None, &tracking_code).await?;
-    let mut complaint = registered.complaint().clone();
-    let mut attached = 0;
-    for (name, content) in files {
-        // The complaint is registered and its code is about to be shown: a file that fails
-        // now (it passed the check) must not cost the customer the receipt.
-        match complaints::attach(app, &caller, &complaint.id.to_string(), name, content).await {
-            Ok((_, c)) => {
-                complaint = c;
-                attached += 1;
-            }
-            Err(e) => tracing::warn!(number = %complaint.number, error = %e, "a file submitted online was not attached"),
-        }
-    }
+    let registered = complaints::register_with_tracking_code(app, &caller, new, None, &tracking_code, files).await?;
+    // A replay (never, without an idempotency key or external reference) would store no files.
+    let attached = match &registered {
+        Registered::Created(_) => files.len(),
+        Registered::Replayed(_) => 0,
+    };
+    let complaint = registered.complaint().clone();
     Ok(Submitted { complaint, tracking_code, attached })
 }
 

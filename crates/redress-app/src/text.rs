@@ -243,6 +243,25 @@ pub struct SimilarItem {
     pub decision: Option<DecisionNotice>,
 }
 
+impl SimilarItem {
+    /// A similar complaint as listed, with its similarity to the one it was found for.
+    fn of(other: Complaint, similarity: f32, same_complainant: bool) -> SimilarItem {
+        SimilarItem {
+            id: other.id,
+            number: other.number,
+            status: other.status,
+            received_at: other.received_at,
+            similarity,
+            near_duplicate: similarity >= crate::intelligence::NEAR_DUPLICATE,
+            same_complainant,
+            title: other.title.map(|t| t.to_string()),
+            narrative: other.narrative.to_string(),
+            resolution: other.resolution,
+            decision: other.decision,
+        }
+    }
+}
+
 /// Earlier complaints whose text resembles complaint `id`, most similar first, among those the
 /// caller may see.
 #[instrument(skip(app, caller))]
@@ -263,19 +282,7 @@ pub async fn similar(app: &App, caller: &Caller, id: &str, limit: usize) -> AppR
         }
         let same_complainant = other.complainant.name == c.complainant.name
             && (other.complainant.phone == c.complainant.phone || other.complainant.id_number == c.complainant.id_number);
-        items.push(SimilarItem {
-            id: other.id,
-            number: other.number,
-            status: other.status,
-            received_at: other.received_at,
-            similarity: s.similarity,
-            near_duplicate: s.near_duplicate,
-            same_complainant,
-            title: other.title.map(|t| t.to_string()),
-            narrative: other.narrative.to_string(),
-            resolution: other.resolution,
-            decision: other.decision,
-        });
+        items.push(SimilarItem::of(other, s.similarity, same_complainant));
         if items.len() == limit {
             break;
         }
@@ -523,19 +530,7 @@ pub async fn similar_to_draft(app: &App, caller: &Caller, draft: DraftText<'_>, 
         let same_phone = draft.phone.zip(other.complainant.phone.as_ref()).is_some_and(|(a, b)| digits(a) == digits(b.as_str()));
         let same_id = draft.id_number.zip(other.complainant.id_number.as_ref()).is_some_and(|(a, b)| digits(a) == digits(b.as_str()));
         let same_complainant = other.complainant.name.as_str() == draft.name.trim() && (same_phone || same_id);
-        items.push(SimilarItem {
-            id: other.id,
-            number: other.number,
-            status: other.status,
-            received_at: other.received_at,
-            similarity,
-            near_duplicate: similarity >= crate::intelligence::NEAR_DUPLICATE,
-            same_complainant,
-            title: other.title.map(|t| t.to_string()),
-            narrative: other.narrative.to_string(),
-            resolution: other.resolution,
-            decision: other.decision,
-        });
+        items.push(SimilarItem::of(other, similarity, same_complainant));
         if items.len() == limit {
             break;
         }

@@ -26,19 +26,9 @@ impl ApiError {
         ApiError(AppError::new(kind, code, message))
     }
 
-    /// The HTTP status of an error kind.
+    /// The HTTP status of an error kind (the same for the API and the pages).
     pub fn status(kind: ErrorKind) -> StatusCode {
-        match kind {
-            ErrorKind::Malformed => StatusCode::BAD_REQUEST,
-            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        redress_web::error::status_of(kind)
     }
 }
 

@@ -71,6 +71,7 @@ async fn register_in(conn: &mut PgConnection, reg: &Registration) -> Result<Regi
         Err(StoreError::Duplicate(message)) if may_race => return Err(Failed::Raced(message)),
         inserted => inserted?,
     }
+    records::insert_attachments::<PostgresEngine>(conn, &reg.attachments.iter().collect::<Vec<_>>()).await?;
     record.outcome.insert::<PostgresEngine>(conn).await?;
     insert_text(conn, &record.row.columns, &reg.text).await?;
     if let Some(key) = &record.idempotency {
@@ -143,6 +144,7 @@ async fn register_batch_in(conn: &mut PgConnection, regs: &[&Registration]) -> S
     let mut outcomes = OutcomeRows::default();
     let mut keys = Vec::new();
     let mut tracking_codes = Vec::new();
+    let mut attachments = Vec::new();
     for reg in regs {
         match intake.replay(reg) {
             Ok(Some(earlier)) => {
@@ -164,9 +166,11 @@ async fn register_batch_in(conn: &mut PgConnection, regs: &[&Registration]) -> S
         outcomes.append(record.outcome);
         keys.extend(record.idempotency);
         tracking_codes.extend(record.tracking_code);
+        attachments.extend(&reg.attachments);
         results.push(Ok(Registered::Created(Box::new(record.complaint))));
     }
     records::insert_complaints::<PostgresEngine>(conn, &rows).await?;
+    records::insert_attachments::<PostgresEngine>(conn, &attachments).await?;
     insert_texts(conn, &texts).await?;
     outcomes.insert::<PostgresEngine>(conn).await?;
     records::insert_idempotency_keys::<PostgresEngine>(conn, &keys).await?;

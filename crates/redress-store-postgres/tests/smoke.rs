@@ -76,6 +76,7 @@ fn registration(book: &Arc<RuleBook>, new: NewComplaint, idempotency: Option<Ide
         },
         text: Default::default(),
         tracking_code_hash: None,
+        attachments: Vec::new(),
     };
     (registration, department)
 }

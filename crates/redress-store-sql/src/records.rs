@@ -123,6 +123,38 @@ pub async fn put_attachment<E: Engine>(conn: &mut Connection<E>, a: &AttachmentC
     execute(conn, &mut q).await
 }
 
+/// Bytes of file content bound in one multi-row `INSERT` of [`insert_attachments`] (a single
+/// larger file goes alone).
+const ATTACHMENT_BYTES_PER_STATEMENT: usize = 32 * 1024 * 1024;
+
+/// Stores the files registrations bring, with a few multi-row statements: each content once,
+/// in the order of their SHA-256 (so concurrent transactions storing the same files wait for
+/// each other in one order), and content stored already is left as it is.
+pub async fn insert_attachments<E: Engine>(conn: &mut Connection<E>, files: &[&AttachmentContent]) -> StoreResult<()> {
+    let mut files: Vec<&AttachmentContent> = files.to_vec();
+    files.sort_unstable_by(|a, b| a.sha256.cmp(&b.sha256));
+    files.dedup_by(|a, b| a.sha256 == b.sha256);
+    let mut rest = files.as_slice();
+    while !rest.is_empty() {
+        let mut take = 0;
+        let mut bytes = 0;
+        while take < rest.len() && take < ROWS_PER_STATEMENT && (take == 0 || bytes + rest[take].content.len() <= ATTACHMENT_BYTES_PER_STATEMENT) {
+            bytes += rest[take].content.len();
+            take += 1;
+        }
+        let (chunk, next) = rest.split_at(take);
+        let mut q = QueryBuilder::<Db<E>>::new("INSERT INTO attachments (sha256, media_type, size, content, created_at) VALUES ");
+        for (i, a) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" }).bind(&a.sha256).push(", ").bind(&a.media_type).push(", ").bind(a.content.len() as i64);
+            q.push(", ").bind(a.content.as_slice()).push(", ").bind(a.at.as_microsecond()).push(")");
+        }
+        q.push(" ON CONFLICT (sha256) DO NOTHING");
+        execute(conn, &mut q).await?;
+        rest = next;
+    }
+    Ok(())
+}
+
 /// A complaint row to insert: its columns and its duplicate key.
 #[derive(Debug, Clone)]
 pub struct ComplaintRow {

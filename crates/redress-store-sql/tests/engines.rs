@@ -119,6 +119,7 @@ impl Intake {
             build: Box::new(move |ctx| draft.clone().register(ctx, book.default_rules())),
             text: text_index(),
             tracking_code_hash: None,
+            attachments: Vec::new(),
         }
     }
 

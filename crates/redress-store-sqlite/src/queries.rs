@@ -1,6 +1,6 @@
 //! Registering and saving inside the writer's batch transaction.
 
-use redress_store::{Change, Registered, Registration, StoreError, StoreResult};
+use redress_store::{AttachmentContent, Change, Registered, Registration, StoreError, StoreResult};
 use redress_store_sql::intake::Intake;
 use redress_store_sql::records::{self, ComplaintRow, IdempotencyRow, OutcomeRows, TrackingCodeRow};
 use redress_store_sql::{Builder, ROWS_PER_STATEMENT, execute, fetch_optional, get};
@@ -10,8 +10,9 @@ use crate::engine::SqliteEngine;
 use crate::text::{self, TextRows};
 
 /// A batch's registrations as they go: what they know of the tables, and their rows, inserted
-/// together with a few multi-row statements when the batch ends.
-pub struct Pending {
+/// together with a few multi-row statements when the batch ends. The files registrations bring
+/// are borrowed from them until then.
+pub struct Pending<'a> {
     intake: Intake,
     /// The complaint-number counter: as read, and the last number handed out.
     serial: Option<(i64, i64)>,
@@ -19,13 +20,14 @@ pub struct Pending {
     outcomes: OutcomeRows,
     idempotency: Vec<IdempotencyRow>,
     tracking_codes: Vec<TrackingCodeRow>,
+    attachments: Vec<&'a AttachmentContent>,
     text: TextRows,
 }
 
-impl Pending {
+impl<'a> Pending<'a> {
     /// Reads, in a few statements for the whole batch, what its registrations need to know
     /// from the tables.
-    pub async fn prefetch(conn: &mut SqliteConnection, registrations: &[&Registration]) -> StoreResult<Pending> {
+    pub async fn prefetch(conn: &mut SqliteConnection, registrations: &[&Registration]) -> StoreResult<Pending<'a>> {
         Ok(Pending {
             intake: Intake::read::<SqliteEngine>(conn, registrations).await?,
             serial: None,
@@ -33,6 +35,7 @@ impl Pending {
             outcomes: OutcomeRows::default(),
             idempotency: Vec::new(),
             tracking_codes: Vec::new(),
+            attachments: Vec::new(),
             text: TextRows::default(),
         })
     }
@@ -51,9 +54,10 @@ impl Pending {
         u64::try_from(*next).map_err(|e| StoreError::corrupt("complaint serial", e))
     }
 
-    /// Inserts every pending row, updates the handlers' loads and records the last number
-    /// handed out.
+    /// Inserts every pending row (the registrations' files first), updates the handlers' loads
+    /// and records the last number handed out.
     pub async fn flush(self, conn: &mut SqliteConnection) -> StoreResult<()> {
+        records::insert_attachments::<SqliteEngine>(conn, &self.attachments).await?;
         records::insert_complaints::<SqliteEngine>(conn, &self.complaints).await?;
         self.text.insert(conn).await?;
         self.outcomes.insert::<SqliteEngine>(conn).await?;
@@ -84,8 +88,8 @@ impl Pending {
 }
 
 /// Registers one complaint inside the open batch transaction, after [`Pending::prefetch`]; its
-/// rows wait in `pending`.
-pub async fn register(conn: &mut SqliteConnection, reg: &Registration, pending: &mut Pending) -> StoreResult<Registered> {
+/// rows, and its files, wait in `pending`. A replay stores no files.
+pub async fn register<'a>(conn: &mut SqliteConnection, reg: &'a Registration, pending: &mut Pending<'a>) -> StoreResult<Registered> {
     if let Some(earlier) = pending.intake.replay(reg)? {
         return Ok(Registered::Replayed(Box::new(earlier)));
     }
@@ -95,6 +99,7 @@ pub async fn register(conn: &mut SqliteConnection, reg: &Registration, pending: 
     pending.outcomes.append(record.outcome);
     pending.idempotency.extend(record.idempotency);
     pending.tracking_codes.extend(record.tracking_code);
+    pending.attachments.extend(&reg.attachments);
     pending.complaints.push(record.row);
     Ok(Registered::Created(Box::new(record.complaint)))
 }

@@ -115,6 +115,10 @@ pub struct Registration {
     /// Hash of the tracking code a customer who submitted on the web uses to follow the
     /// complaint, stored in the same transaction (not for a replayed request).
     pub tracking_code_hash: Option<String>,
+    /// The files that came with the complaint (the record built lists them), stored in the
+    /// same transaction as the complaint, content addressed (content stored already is left as
+    /// it is): a registration that fails stores none of them, and neither does a replayed one.
+    pub attachments: Vec<AttachmentContent>,
 }
 
 /// What registering did.

@@ -661,6 +661,7 @@ async fn load(args: &PagesArgs, db: &FreshDb, state: &AppState, book: &Arc<RuleB
                     }),
                     text: index,
                     tracking_code_hash: None,
+                    attachments: Vec::new(),
                 };
                 st.store.register(registration).await
             });
@@ -977,7 +978,7 @@ fn complaint_links(html: &str) -> Vec<String> {
 async fn time_calls<F, Fut>(warmup: usize, samples: usize, mut f: F) -> anyhow::Result<Latencies>
 where
     F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
+    Fut: Future<Output = anyhow::Result<()>>,
 {
     let mut lat = Vec::with_capacity(samples);
     for i in 0..warmup + samples {

@@ -163,7 +163,7 @@ async fn preview(app: &App, staff: &Staff, p: &Page, f: &FormData) -> Option<Pre
 
 /// Checks or registers. "Check" shows what the system makes of the complaint without saving;
 /// "Register" validates, saves whole (with the files) and opens the complaint.
-pub async fn submit(State(app): State<App>, staff: Staff, f: FormData) -> Result<Response, PageError> {
+pub async fn submit(State(app): State<App>, staff: Staff, mut f: FormData) -> Result<Response, PageError> {
     staff.check_csrf(f.csrf())?;
     let now = app.clock.now();
     let head_office = app.rules.org.head_office().code.clone();
@@ -187,7 +187,10 @@ pub async fn submit(State(app): State<App>, staff: Staff, f: FormData) -> Result
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page(&app, &staff, f, errors, None))?).into_response());
         }
     };
-    let registered = match complaints::register(&app, &staff.caller, new, None).await {
+    // The files are part of the registration: stored in its transaction, with the complaint.
+    // (The form shown again after a refusal never holds the files.)
+    let files: Vec<(String, Vec<u8>)> = std::mem::take(&mut f.files).into_iter().map(|u| (u.filename, u.content)).collect();
+    let registered = match complaints::register_with_files(&app, &staff.caller, new, None, &files).await {
         Ok(r) => r,
         Err(e) if matches!(e.kind, ErrorKind::Invalid | ErrorKind::Conflict) => {
             let status = crate::error::status_of(e.kind);
@@ -195,9 +198,5 @@ pub async fn submit(State(app): State<App>, staff: Staff, f: FormData) -> Result
         }
         Err(e) => return Err(e.into()),
     };
-    let c = registered.complaint();
-    for file in &f.files {
-        complaints::attach(&app, &staff.caller, &c.id.to_string(), &file.filename, &file.content).await?;
-    }
-    Ok(see_other(&format!("/complaints/{}?done=registered", c.number)))
+    Ok(see_other(&format!("/complaints/{}?done=registered", registered.complaint().number)))
 }

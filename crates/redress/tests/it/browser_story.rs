@@ -48,6 +48,21 @@ async fn act(b: &Browser, action: &str, fields: &[(&str, &str)], selects: &[(&st
     b.wait_for("#complaint-status").await;
 }
 
+/// Every visible form control has a label, and nothing on the page is inline script or style
+/// (the Content-Security-Policy would block it).
+async fn assert_accessible(b: &Browser) {
+    let found = b
+        .execute(
+            "return { unlabelled: Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))\
+               .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))\
+               .map(e => e.name || e.id),\
+             inline: document.querySelectorAll('[style], script:not([src]), [onclick], [onsubmit]').length };",
+        )
+        .await;
+    assert_eq!(found["unlabelled"], serde_json::json!([]), "unlabelled controls on {}", b.url().await);
+    assert_eq!(found["inline"], serde_json::json!(0), "inline script or style on {}", b.url().await);
+}
+
 async fn status(b: &Browser) -> String {
     b.attr("#complaint-status", "data-status").await.unwrap_or_default()
 }
@@ -61,6 +76,7 @@ async fn workbench_story(engine: Engine) {
     // A hotline agent registers a complaint about a credit card at the Shanghai branch.
     sign_in(&b, &base, "intake").await;
     b.goto(&format!("{base}/complaints/new")).await;
+    assert_accessible(&b).await;
     b.select("#f-channel", "hotline").await;
     b.select("#f-respondent\\.unit", "SH").await;
     b.select("#f-business_type", "B0302").await;
@@ -82,8 +98,10 @@ async fn workbench_story(engine: Engine) {
     // The handler finds it in My work and investigates.
     sign_in(&b, &base, &handler).await;
     b.goto(&format!("{base}/work")).await;
+    assert_accessible(&b).await;
     b.click(&format!("a[href='/complaints/{number}']")).await;
     b.wait_for("#complaint-status").await;
+    assert_accessible(&b).await;
     if b.exists("#act-accept").await {
         act(&b, "accept", &[], &[]).await;
     }
@@ -161,8 +179,10 @@ async fn workbench_story(engine: Engine) {
     b.submit("#track button[type=submit]").await;
     b.wait_for("#tracked").await;
     assert!(b.text("#tracked-status").await.contains("已答复"), "the customer sees the decision");
+    assert_accessible(&b).await;
     b.click("#survey-link").await;
     b.wait_for("#survey-form").await;
+    assert_accessible(&b).await;
     b.click("input[name=satisfaction][value=dissatisfied]").await;
     b.fill("#f-comments", "补偿金额太少").await;
     b.submit("#survey-form button[type=submit]").await;
@@ -187,6 +207,7 @@ async fn a_customer_complains_online(engine: Engine) {
     b.set_window_size(390, 844).await;
     b.goto(&format!("{base}/complain")).await;
     assert!(b.source().await.contains("lang=\"en\""), "the browser's language chooses English");
+    assert_accessible(&b).await;
     b.fill("#f-complainant\\.name", "Jane Smith").await;
     b.fill("#f-complainant\\.phone", "13812345678").await;
     b.select("#f-respondent\\.unit", "SH").await;

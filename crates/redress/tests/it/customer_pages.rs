@@ -149,7 +149,10 @@ async fn a_customer_submits_tracks_sends_materials_and_answers_the_survey(engine
     assert!(!page.contains("id=\"survey-link\""));
 
     // A wrong code and an unknown number get the same answer.
-    let wrong_code = if code.starts_with('A') { format!("B{}", &code[1..]) } else { format!("A{}", &code[1..]) };
+    let wrong_code = match code.strip_prefix('A') {
+        Some(rest) => format!("B{rest}"),
+        None => format!("A{}", &code[1..]),
+    };
     let (s1, p1) = b.post("/track", &[("csrf", &csrf), ("number", &number), ("code", &wrong_code)]).await;
     let unknown = "TS-20250120-999999";
     let (s2, p2) = b.post("/track", &[("csrf", &csrf), ("number", unknown), ("code", &code)]).await;

@@ -15,7 +15,7 @@ const PASSWORD: &str = "correct horse battery staple";
 async fn screenshots_of_the_main_pages() {
     let Some(app) = TestApp::start(Engine::Sqlite).await else { return };
     let hash = redress_app::users::hash_password(PASSWORD).expect("hash");
-    for name in ["card_handler", "card_handler2", "card_head", "admin"] {
+    for name in ["card_handler", "card_handler2", "card_head", "admin", "supervisor"] {
         let user = app.state.store.user_by_name(name).await.expect("read").expect("user");
         app.state.store.set_password_hash(&user.id, &hash).await.expect("password");
     }
@@ -34,6 +34,12 @@ async fn screenshots_of_the_main_pages() {
             .await;
         numbers.push(c["number"].as_str().expect("number").to_string());
     }
+    // One complaint waits for the department head's approval of a large compensation.
+    let second = app.state.store.complaint_by_number(&numbers[1]).await.expect("read").expect("exists");
+    let handler = second.owner.handler.as_ref().expect("assigned").name.clone();
+    let cid = second.id.to_string();
+    app.act(&handler, &cid, "start-investigation", json!({})).await;
+    app.act(&handler, &cid, "propose-resolution", json!({ "kind": "compensation", "amount": { "amount": "8000", "currency": "CNY" }, "summary": "退还手续费并补偿" })).await;
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&out).expect("screenshot folder");
     for lang in ["zh-CN", "en"] {
@@ -57,12 +63,20 @@ async fn screenshots_of_the_main_pages() {
                 ("register", "/complaints/new".to_string()),
                 ("search", "/search?q=%E5%B9%B4%E8%B4%B9".to_string()),
                 ("follow-ups", "/follow-ups".to_string()),
+                ("notifications", "/notifications".to_string()),
                 ("account", "/account".to_string()),
             ] {
                 b.goto(&format!("{base}{path}")).await;
                 b.wait_for("main h1").await;
                 b.screenshot(out.join(format!("{lang}-{device}-{page}.png"))).await;
             }
+            b.submit("form[action='/sign-out'] button").await;
+            b.fill("#f-name", "card_head").await;
+            b.fill("#f-password", PASSWORD).await;
+            b.submit("#sign-in button[type=submit]").await;
+            b.goto(&format!("{base}/approvals")).await;
+            b.wait_for("main h1").await;
+            b.screenshot(out.join(format!("{lang}-{device}-approvals.png"))).await;
             b.submit("form[action='/sign-out'] button").await;
             b.fill("#f-name", "admin").await;
             b.fill("#f-password", PASSWORD).await;

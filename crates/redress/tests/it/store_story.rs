@@ -73,6 +73,7 @@ fn registration(book: &Arc<RuleBook>, new: NewComplaint, now: Timestamp, idempot
         },
         text,
         tracking_code_hash: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! What the web front end keeps in the store, through the `Store` trait, the same story on every
 //! engine: sessions, sign-in throttling, passwords and account changes, the work queue,
-//! tracking codes, single-use links, installation secrets and notification reads.
+//! tracking codes, single-use links, installation secrets, notification reads, and the files a
+//! complaint is registered with.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -8,21 +9,31 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use redress_domain::classify::ClassifyInput;
 use redress_domain::complaint::{
-    Action, Actor, Channel, Complainant, Complaint, ComplaintId, CustomerType, Draft, Language, NewComplaint, RegistrationContext, Respondent,
+    Action, Actor, AttachmentRef, Channel, Complainant, Complaint, ComplaintId, CustomerType, Draft, Language, NewComplaint, RegistrationContext,
+    Respondent,
 };
+use redress_domain::lifecycle::ActionKind;
 use redress_domain::deadline::DueState;
 use redress_domain::fields::{Narrative, PersonName, Phone, Request};
 use redress_domain::lifecycle::Status;
 use redress_domain::org::Role;
 use redress_domain::rulebook::RuleBook;
 use redress_store::{
-    Change, ComplaintFilter, NewSession, NewUser, Registered, Registration, Store, StoreError, UserUpdate, WorkCursor, WorkQueue,
+    AttachmentContent, Change, ComplaintFilter, IdempotencyKey, NewSession, NewUser, Registered, Registration, Store, StoreError, UserUpdate,
+    WorkCursor, WorkQueue,
 };
 
 use crate::on_both_engines;
-use crate::support::{Engine, fresh_store, start_time};
+use crate::support::{Database, Engine, Scratch, TestApp, fresh_store, start_time};
 
-on_both_engines!(sessions_and_accounts, the_work_queue, tracking_codes_links_secrets_and_reads, what_waits_for_approval);
+on_both_engines!(
+    sessions_and_accounts,
+    the_work_queue,
+    tracking_codes_links_secrets_and_reads,
+    what_waits_for_approval,
+    files_are_registered_with_the_complaint,
+    the_use_cases_register_files_with_the_complaint
+);
 
 async fn add_user(store: &dyn Store, name: &str, role: Role, department: Option<&str>) -> String {
     let id = uuid::Uuid::now_v7().to_string();
@@ -108,6 +119,7 @@ fn registration(book: &Arc<RuleBook>, phone: u32, shape: Shape) -> Registration 
         }),
         text: Default::default(),
         tracking_code_hash: tracking_code_hash.map(Into::into),
+        attachments: Vec::new(),
     }
 }
 
@@ -545,11 +557,11 @@ async fn what_waits_for_approval(engine: Engine) {
             let dir = tempfile::tempdir().expect("temp dir");
             let path = dir.path().join("redress.db");
             let store = redress::open_store(&format!("sqlite://{}", path.display())).await.expect("open sqlite");
-            (store, crate::support::Scratch::Dir(dir), RawDb::Sqlite(path))
+            (store, Scratch::Dir(dir), RawDb::Sqlite(path))
         }
         Engine::Postgres => {
             let Some((store, scratch)) = fresh_store(engine).await else { return };
-            let crate::support::Scratch::Schema { url, schema } = &scratch else { panic!("a PostgreSQL store has a schema") };
+            let Scratch::Schema { url, schema } = &scratch else { panic!("a PostgreSQL store has a schema") };
             let raw = RawDb::Postgres { url: url.clone(), schema: schema.clone() };
             (store, scratch, raw)
         }
@@ -628,4 +640,181 @@ async fn what_waits_for_approval(engine: Engine) {
     check(&[withdrawn]).await;
     let after = store.complaints(&[extension, resolution, elsewhere]).await.unwrap();
     assert!(after.iter().all(|c| c.clock.pending_extension.is_none() && c.status != Status::AwaitingApproval));
+}
+
+/// A fresh store of the engine and where its database lives, to count its rows behind the
+/// store's back.
+async fn store_with_database(engine: Engine) -> Option<(Arc<dyn Store>, Scratch, Database)> {
+    match engine {
+        Engine::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("redress.db");
+            let store = redress::open_store(&format!("sqlite://{}", path.display())).await.expect("open sqlite");
+            Some((store, Scratch::Dir(dir), Database::Sqlite(path)))
+        }
+        Engine::Postgres => {
+            let (store, scratch) = fresh_store(engine).await?;
+            let Scratch::Schema { url, schema } = &scratch else { panic!("a PostgreSQL store has a schema") };
+            let database = Database::Postgres { url: url.clone(), schema: schema.clone() };
+            Some((store, scratch, database))
+        }
+    }
+}
+
+/// A file as a registration carries it: the reference the record lists and the content.
+fn file(name: &str, content: &[u8]) -> (AttachmentRef, AttachmentContent) {
+    use sha2::Digest;
+    let sha256 = hex::encode(sha2::Sha256::digest(content));
+    let reference = AttachmentRef { sha256: sha256.clone(), filename: name.into(), media_type: "text/plain".into(), size: content.len() as u64 };
+    (reference, AttachmentContent { sha256, media_type: "text/plain".into(), content: content.to_vec(), at: start_time() })
+}
+
+/// The registration with these files: their contents to store, their references on the record.
+fn with_files(mut reg: Registration, files: &[(AttachmentRef, AttachmentContent)]) -> Registration {
+    let refs: Vec<AttachmentRef> = files.iter().map(|(r, _)| r.clone()).collect();
+    let build = std::mem::replace(&mut reg.build, Box::new(|_| unreachable!("replaced")));
+    reg.build = Box::new(move |ctx| {
+        let (mut c, outcome) = build(ctx);
+        c.attachments.extend(refs.iter().cloned());
+        (c, outcome)
+    });
+    reg.attachments = files.iter().map(|(_, content)| content.clone()).collect();
+    reg
+}
+
+/// A complaint registered with files has them, contents and references, from its registration
+/// on (alone and in a batch); a registration that fails (its build panics, its id clashes)
+/// leaves none of its files behind, and a replayed one stores none.
+async fn files_are_registered_with_the_complaint(engine: Engine) {
+    let Some((store, _scratch, database)) = store_with_database(engine).await else { return };
+    let book = Arc::new(RuleBook::builtin());
+    add_user(&*store, "h1", Role::Handler, Some("SH-CARD")).await;
+    let sha = |f: &(AttachmentRef, AttachmentContent)| f.0.sha256.clone();
+
+    // Two files, stored in one go with the complaint.
+    let receipt = file("receipt.txt", b"receipt: annual fee 300 CNY charged on 2024-11-20");
+    let letter = file("letter.txt", b"letter: the bank refuses to refund the annual fee");
+    let c = created(store.register(with_files(registration(&book, 1, Shape::new("SH-CARD", None)), &[receipt.clone(), letter.clone()])).await.unwrap());
+    assert_eq!(c.attachments, vec![receipt.0.clone(), letter.0.clone()]);
+    assert_eq!(store.complaint(c.id).await.unwrap().unwrap().attachments, c.attachments, "the stored record lists both");
+    for f in [&receipt, &letter] {
+        assert_eq!(store.attachment(&f.0.sha256).await.unwrap(), Some(("text/plain".to_string(), f.1.content.clone())));
+        assert_eq!(database.attachment_rows(Some(&f.0.sha256)).await, 1);
+    }
+    assert_eq!(database.attachment_rows(None).await, 2);
+
+    // Content stored already (and the same content twice in one registration) is stored once.
+    let photo = file("photo.txt", b"photo: the statement with the fee circled");
+    let again = created(store.register(with_files(registration(&book, 2, Shape::new("SH-CARD", None)), &[receipt.clone(), photo.clone(), photo.clone()])).await.unwrap());
+    assert_eq!(again.attachments.len(), 3);
+    assert_eq!(database.attachment_rows(None).await, 3);
+    assert_eq!(database.attachment_rows(Some(&photo.0.sha256)).await, 1);
+
+    // A registration whose build panics stores nothing, its files included.
+    let lost = file("lost.txt", b"lost: this file belongs to a registration that fails");
+    let mut failing = with_files(registration(&book, 3, Shape::new("SH-CARD", None)), std::slice::from_ref(&lost));
+    failing.build = Box::new(|_| panic!("the record cannot be built"));
+    assert!(store.register(failing).await.is_err());
+    assert_eq!(database.attachment_rows(Some(&sha(&lost))).await, 0, "no file of a failed registration");
+    assert_eq!(store.count().await.unwrap(), 2);
+
+    // Registrations together, one of which clashes with a stored complaint's id: it fails alone
+    // and leaves none of its files; the others are stored with theirs.
+    let clash = file("clash.txt", b"clash: this registration reuses a stored complaint's id");
+    let together: Vec<_> = (0..8u32)
+        .map(|i| {
+            let mine = file(&format!("mine-{i}.txt"), format!("evidence number {i} of the batch").as_bytes());
+            let mut reg = registration(&book, 10 + i, Shape::new("SH-CARD", None));
+            let reg = if i == 5 {
+                reg.id = c.id;
+                with_files(reg, &[clash.clone(), mine.clone()])
+            } else {
+                with_files(reg, std::slice::from_ref(&mine))
+            };
+            let store = store.clone();
+            async move { (i, mine, store.register(reg).await) }
+        })
+        .collect();
+    for (i, mine, result) in futures::future::join_all(together).await {
+        if i == 5 {
+            assert!(matches!(result, Err(StoreError::Duplicate(_))), "{result:?}");
+            assert_eq!(database.attachment_rows(Some(&sha(&mine))).await, 0, "no file of the clashing registration");
+        } else {
+            let c = created(result.unwrap());
+            assert_eq!(c.attachments, vec![mine.0.clone()]);
+            assert_eq!(database.attachment_rows(Some(&sha(&mine))).await, 1);
+        }
+    }
+    assert_eq!(database.attachment_rows(Some(&sha(&clash))).await, 0);
+    assert_eq!(database.attachment_rows(None).await, 3 + 7);
+    assert_eq!(store.count().await.unwrap(), 2 + 7);
+
+    // A replayed registration stores no files.
+    let key = IdempotencyKey { user_id: "u-intake".into(), key: "form-1".into(), request_hash: "hash-1".into() };
+    let first = created(store.register(Registration { idempotency: Some(key.clone()), ..registration(&book, 30, Shape::new("SH-CARD", None)) }).await.unwrap());
+    let late = file("late.txt", b"late: a file sent with a retried request");
+    let replay = with_files(Registration { idempotency: Some(key), ..registration(&book, 30, Shape::new("SH-CARD", None)) }, std::slice::from_ref(&late));
+    match store.register(replay).await.unwrap() {
+        Registered::Replayed(c) => assert_eq!((c.id, c.attachments.len()), (first.id, 0)),
+        Registered::Created(c) => panic!("registered twice: {}", c.number),
+    }
+    assert_eq!(database.attachment_rows(Some(&sha(&late))).await, 0, "a replay stores no file");
+    assert_eq!(database.attachment_rows(None).await, 10);
+}
+
+/// The registration use cases take the files with the complaint: staff registration and the
+/// customers' online form store the complaint with its files, listed on the record and in its
+/// history, in one go; a bad file refuses the whole form before anything is stored.
+async fn the_use_cases_register_files_with_the_complaint(engine: Engine) {
+    let Some((app, database)) = TestApp::start_with_database(engine).await else { return };
+    let st = &app.state;
+    let intake = app.caller("intake").await;
+    let new = |phone: &str| {
+        let body: redress_app::input::NewComplaintBody = serde_json::from_value(crate::support::card_complaint(phone)).unwrap();
+        body.into_domain(st.clock.now(), &st.rules.org.head_office().code).unwrap()
+    };
+    let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec();
+    let txt = "转账记录：11月20日 21:14 消费 5000.00 元".as_bytes().to_vec();
+    let files = vec![("交易流水.pdf".to_string(), pdf.clone()), (" 说明.txt ".to_string(), txt.clone())];
+
+    let registered = redress_app::complaints::register_with_files(st, &intake, new("13800000001"), None, &files).await.unwrap();
+    let Registered::Created(c) = registered else { panic!("a new complaint") };
+    let names: Vec<&str> = c.attachments.iter().map(|a| a.filename.as_str()).collect();
+    assert_eq!(names, ["交易流水.pdf", "说明.txt"]);
+    assert_eq!(c.attachments[0].media_type, "application/pdf");
+    assert_eq!((c.attachments[1].size, c.version), (txt.len() as u64, 1), "registered with its files: one version");
+    for (a, content) in c.attachments.iter().zip([&pdf, &txt]) {
+        let (listed, stored) = redress_app::complaints::attachment(st, &intake, &c.number, &a.sha256).await.unwrap();
+        assert_eq!((&listed, &stored), (a, content));
+    }
+    let (_, history) = redress_app::complaints::history(st, &intake, &c.number).await.unwrap();
+    let kinds: Vec<ActionKind> = history.iter().map(|e| e.event.action).collect();
+    assert_eq!(&kinds[..3], [ActionKind::Register, ActionKind::Attach, ActionKind::Attach], "{kinds:?}");
+    assert!(history[1..3].iter().all(|e| e.event.from_status == Some(e.event.to_status) && e.event.to_status == history[0].event.to_status));
+    assert_eq!(history[2].event.changes["attachment"]["filename"], "说明.txt");
+    assert_eq!(database.attachment_rows(None).await, 2);
+
+    // A bad file among good ones: the form is refused, nothing is stored.
+    let count = st.store.count().await.unwrap();
+    let bad = vec![("收据.txt".to_string(), b"another receipt".to_vec()), ("invoice.pdf".to_string(), b"MZ\x90\x00binary".to_vec())];
+    let e = redress_app::complaints::register_with_files(st, &intake, new("13800000002"), None, &bad).await.unwrap_err();
+    assert_eq!((e.kind, e.field.as_deref()), (redress_app::ErrorKind::Invalid, Some("files")), "{e:?}");
+    assert!(e.message.contains("invoice.pdf"), "{}", e.message);
+    let too_many: Vec<(String, Vec<u8>)> =
+        (0..=redress_domain::attachment::MAX_ATTACHMENTS_PER_COMPLAINT).map(|i| (format!("{i}.txt"), format!("file {i}").into_bytes())).collect();
+    let e = redress_app::complaints::register_with_files(st, &intake, new("13800000003"), None, &too_many).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("files"), "{e:?}");
+    assert_eq!(st.store.count().await.unwrap(), count);
+    assert_eq!(database.attachment_rows(None).await, 2);
+
+    // The customers' online form: the receipt counts the files, all stored with the complaint.
+    let photo = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let online = vec![("截图.png".to_string(), photo.clone()), ("交易流水.pdf".to_string(), pdf.clone())];
+    let submitted = redress_app::customer::submit(st, new("13800000004"), &online).await.unwrap();
+    assert_eq!(submitted.attached, 2);
+    assert_eq!(submitted.complaint.attachments.len(), 2);
+    let stored = st.store.complaint(submitted.complaint.id).await.unwrap().unwrap();
+    assert_eq!(stored.attachments, submitted.complaint.attachments);
+    assert_eq!(st.store.attachment(&stored.attachments[0].sha256).await.unwrap().map(|(_, c)| c), Some(photo));
+    assert_eq!(database.attachment_rows(None).await, 3, "the PDF is stored once");
 }

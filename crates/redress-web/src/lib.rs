@@ -27,9 +27,10 @@ use redress_app::App;
 /// How the pages are served.
 #[derive(Debug, Clone, Default)]
 pub struct WebSettings {
-    /// Mark cookies `Secure` (served over TLS, or behind a proxy that terminates it).
+    /// Mark cookies `Secure`: the pages are served over TLS.
     pub secure_cookies: bool,
-    /// Trust the first address of `X-Forwarded-For` as the client's (behind a proxy).
+    /// Behind a proxy that terminates TLS: trust the first address of `X-Forwarded-For` as the
+    /// client's, and mark cookies `Secure`.
     pub behind_proxy: bool,
 }
 

@@ -33,10 +33,11 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, for the whole site; `Secure` when configured;
-/// `max_age` in seconds (0 deletes it).
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, for the whole site; `Secure` when the pages
+/// are served over TLS or from behind a proxy (which terminates it); `max_age` in seconds (0
+/// deletes it).
 pub fn set_cookie(settings: &WebSettings, name: &str, value: &str, max_age: i64) -> String {
-    let secure = if settings.secure_cookies { "; Secure" } else { "" };
+    let secure = if settings.secure_cookies || settings.behind_proxy { "; Secure" } else { "" };
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
@@ -153,5 +154,36 @@ impl FromRequestParts<redress_app::App> for Staff {
         let lang = session.language.as_deref().and_then(Lang::parse).unwrap_or(visitor.lang);
         parts.extensions.insert(lang);
         Ok(Staff { caller: session.caller, csrf: session.csrf, lang, token, settings: visitor.settings })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_http_only_same_site_and_secure_behind_tls() {
+        let plain = set_cookie(&WebSettings::default(), SESSION_COOKIE, "abc", 60);
+        assert_eq!(plain, "rdr_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=60");
+        let proxied = WebSettings { secure_cookies: false, behind_proxy: true };
+        assert!(set_cookie(&proxied, SESSION_COOKIE, "abc", 60).ends_with("; Secure"));
+        let tls = WebSettings { secure_cookies: true, behind_proxy: false };
+        assert!(set_cookie(&tls, SESSION_COOKIE, "abc", 60).ends_with("; Secure"));
+    }
+
+    #[test]
+    fn reads_the_named_cookie_among_several() {
+        let mut headers = HeaderMap::new();
+        headers.insert(axum::http::header::COOKIE, "a=1; rdr_session=xyz; rdr_lang=en".parse().unwrap());
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("xyz"));
+        assert_eq!(request_lang(&headers), Lang::En);
+        assert_eq!(cookie(&headers, "missing"), None);
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("abcd", "abcd"));
+        assert!(!same_secret("abcd", "abce"));
+        assert!(!same_secret("abc", "abcd"));
     }
 }

@@ -96,6 +96,10 @@ pub struct ComplaintPage {
     pub pause_reasons: Vec<Choice>,
     /// Resolution kinds.
     pub resolution_kinds: Vec<Choice>,
+    /// Business-type codes, for a correction.
+    pub business_types: Vec<Choice>,
+    /// Cause codes, for a correction.
+    pub causes: Vec<Choice>,
     /// The action whose form failed, with its errors.
     pub failed: Option<String>,
     /// Errors of the failed form.
@@ -220,6 +224,8 @@ async fn build(app: &App, staff: &Staff, number: &str, shown: Shown) -> Result<C
     let pause_reasons = rules.profile.pause_reasons.iter().map(|r| (r.code.clone(), pick(&r.label_zh, &r.label_en))).collect();
     let resolution_kinds =
         ["explanation", "refund", "compensation", "fee_waiver", "remediation", "apology", "rejection"].iter().map(|k| (k.to_string(), p.label("resolution", k))).collect();
+    let business_types = crate::show::taxonomy_choices(app, &p, Dimension::BusinessType, false).into_iter().skip(1).collect();
+    let causes = crate::show::taxonomy_choices(app, &p, Dimension::Cause, false).into_iter().skip(1).collect();
     let emotion = reading.as_ref().and_then(|r| r.reading.as_ref()).map(|r| {
         let emotion = r.pointer("/emotion/emotion").or_else(|| r.get("emotion")).and_then(Value::as_str).unwrap_or("neutral");
         let negativity = r.get("negative_score").or_else(|| r.pointer("/emotion/negative_score")).and_then(Value::as_f64).unwrap_or(0.0);
@@ -262,6 +268,8 @@ async fn build(app: &App, staff: &Staff, number: &str, shown: Shown) -> Result<C
         decline_reasons,
         pause_reasons,
         resolution_kinds,
+        business_types,
+        causes,
         failed,
         errors,
         c,

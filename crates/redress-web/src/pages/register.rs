@@ -95,20 +95,33 @@ fn opt(f: &FormData, name: &str) -> Option<String> {
     f.get(name).map(str::to_string)
 }
 
-/// The API's body for the form's values, so both paths validate alike.
-pub fn body_of(f: &FormData) -> Result<NewComplaintBody, AppError> {
+/// A local date and time as typed in a `datetime-local` field (or a date alone, read as the
+/// start of that day), in the institution's time zone.
+fn local_time(f: &FormData, field: &str, tz: &jiff::tz::TimeZone) -> Result<Option<jiff::Timestamp>, AppError> {
+    let Some(v) = f.get(field) else { return Ok(None) };
+    let civil = v
+        .parse::<jiff::civil::DateTime>()
+        .or_else(|_| v.parse::<jiff::civil::Date>().map(|d| d.to_datetime(jiff::civil::Time::midnight())))
+        .map_err(|_| AppError::invalid(field, "expected a date and time such as 2025-01-20 10:00"))?;
+    civil.to_zoned(tz.clone()).map(|z| Some(z.timestamp())).map_err(|e| AppError::invalid(field, e.to_string()))
+}
+
+/// The API's body for the form's values, so both paths validate alike; times are read in the
+/// institution's time zone.
+pub fn body_of(f: &FormData, tz: &jiff::tz::TimeZone) -> Result<NewComplaintBody, AppError> {
     let channel = Channel::parse(&f.text("channel")).ok_or_else(|| AppError::invalid("channel", "choose a channel"))?;
     let customer_type = serde_json::from_value(serde_json::json!(f.get("complainant.customer_type").unwrap_or("individual")))
         .map_err(|_| AppError::invalid("complainant.customer_type", "choose a customer type"))?;
     let language = serde_json::from_value(serde_json::json!(f.get("complainant.language").unwrap_or("zh-CN")))
         .map_err(|_| AppError::invalid("complainant.language", "choose a language"))?;
+    let order_deadline = local_time(f, "regulator_order.deadline", tz)?;
     Ok(NewComplaintBody {
         channel,
-        received_at: None,
+        received_at: local_time(f, "received_at", tz)?,
         regulator_order: f.get("regulator_order.order_number").map(|n| RegulatorOrderBody {
             regulator: f.text("regulator_order.regulator"),
             order_number: n.to_string(),
-            deadline: None,
+            deadline: order_deadline,
         }),
         complainant: ComplainantBody {
             name: f.text("complainant.name"),
@@ -167,7 +180,8 @@ pub async fn submit(State(app): State<App>, staff: Staff, mut f: FormData) -> Re
     staff.check_csrf(f.csrf())?;
     let now = app.clock.now();
     let head_office = app.rules.org.head_office().code.clone();
-    let new = body_of(&f).and_then(|b| b.into_domain(now, &head_office).map_err(AppError::from));
+    let tz = app.rules.default_rules().profile.time_zone();
+    let new = body_of(&f, &tz).and_then(|b| b.into_domain(now, &head_office).map_err(AppError::from));
     // Files are checked before anything is saved, so a bad file never leaves a complaint
     // without its evidence.
     let files_ok = f.files.iter().try_for_each(|u| redress_domain::attachment::check(&u.filename, &u.content).map(|_| ()).map_err(|e| AppError::from(e).with_field("files")));

@@ -39,47 +39,106 @@ pub async fn search(conn: &mut SqliteConnection, r: &SearchRequest) -> StoreResu
     }
     let filtered = is_filtered(&r.filter);
     let cap = RANKED_MATCHES_CAP as i64 + 1;
-    // Count first (up to the cap): it decides whether ranking every match is affordable.
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT 1 FROM text_search s");
-    if filtered {
-        count.push(" JOIN text_rows t ON t.id = s.rowid JOIN complaints c ON c.id = t.complaint_id");
-    }
-    count.push(" WHERE text_search MATCH ").bind(query.clone());
-    push_filter::<SqliteEngine>(&mut count, &r.filter, "c.");
-    count.push(" LIMIT ").bind(cap).push(")");
+    // Count first (up to the cap): it decides whether ranking every match is affordable. The
+    // index alone counts the matches; a filter (a department's people always have one) is then
+    // checked on at most the cap's newest matches, so a common word costs a bounded number of
+    // row lookups however few of its matches the filter keeps.
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT 1 FROM text_search s WHERE text_search MATCH ");
+    count.bind(query.clone()).push(" LIMIT ").bind(cap).push(")");
     let matches: i64 = match fetch_optional(conn, &mut count).await? {
         Some(row) => get(&row, 0)?,
         None => 0,
     };
     let ranked = matches <= RANKED_MATCHES_CAP as i64;
+    let kept = if filtered {
+        let mut kept = QueryBuilder::<Sqlite>::new(
+            "SELECT count(*) FROM (SELECT s.rowid AS row FROM text_search s WHERE text_search MATCH ",
+        );
+        kept.bind(query.clone()).push(" ORDER BY s.rowid DESC LIMIT ").bind(cap);
+        kept.push(") m JOIN text_rows t ON t.id = m.row JOIN complaints c ON c.id = t.complaint_id WHERE 1 = 1");
+        push_filter::<SqliteEngine>(&mut kept, &r.filter, "c.");
+        match fetch_optional(conn, &mut kept).await? {
+            Some(row) => get(&row, 0)?,
+            None => 0,
+        }
+    } else {
+        matches
+    };
 
-    // Rank and cut the page first, reading only the index (and the filter columns); the records
-    // are read for the page alone.
-    let mut q = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT c.body, page.score FROM (SELECT s.rowid AS row, {} AS score FROM text_search s",
-        if ranked { BM25 } else { "0.0" }
-    ));
-    if filtered {
-        q.push(" JOIN text_rows ft ON ft.id = s.rowid JOIN complaints c ON c.id = ft.complaint_id");
-    }
-    q.push(" WHERE text_search MATCH ").bind(query);
-    push_filter::<SqliteEngine>(&mut q, &r.filter, "c.");
-    q.push(if ranked { " ORDER BY score, s.rowid DESC" } else { " ORDER BY s.rowid DESC" });
-    q.push(" LIMIT ").bind(limit).push(" OFFSET ").bind(offset);
-    q.push(") page JOIN text_rows t ON t.id = page.row JOIN complaints c ON c.id = t.complaint_id ORDER BY page.score, page.row DESC");
-    let rows = fetch_all(conn, &mut q).await?;
-    let mut hits = Vec::with_capacity(rows.len());
-    for row in &rows {
-        // BM25 in SQLite is negative, smaller is better; callers expect higher is better.
-        let score: f64 = get(row, 1)?;
-        hits.push(SearchHit { complaint: decode_complaint(get_text(row, 0)?)?, score: -score });
-    }
+    let hits = if filtered && !ranked {
+        newest_filtered_page(conn, &query, r, limit, offset).await?
+    } else {
+        // Rank and cut the page first, reading only the index (and the filter columns); the
+        // records are read for the page alone.
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT c.body, page.score FROM (SELECT s.rowid AS row, {} AS score FROM text_search s",
+            if ranked { BM25 } else { "0.0" }
+        ));
+        if filtered {
+            q.push(" JOIN text_rows ft ON ft.id = s.rowid JOIN complaints c ON c.id = ft.complaint_id");
+        }
+        q.push(" WHERE text_search MATCH ").bind(query);
+        push_filter::<SqliteEngine>(&mut q, &r.filter, "c.");
+        q.push(if ranked { " ORDER BY score, s.rowid DESC" } else { " ORDER BY s.rowid DESC" });
+        q.push(" LIMIT ").bind(limit).push(" OFFSET ").bind(offset);
+        q.push(") page JOIN text_rows t ON t.id = page.row JOIN complaints c ON c.id = t.complaint_id ORDER BY page.score, page.row DESC");
+        let rows = fetch_all(conn, &mut q).await?;
+        let mut hits = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // BM25 in SQLite is negative, smaller is better; callers expect higher is better.
+            let score: f64 = get(row, 1)?;
+            hits.push(SearchHit { complaint: decode_complaint(get_text(row, 0)?)?, score: -score });
+        }
+        hits
+    };
+    // Past the cap, the filter was checked on the newest matches only: what it kept there is a
+    // lower bound of the total.
     Ok(SearchResults {
         hits,
-        total: matches.min(RANKED_MATCHES_CAP as i64) as u64,
+        total: kept.min(RANKED_MATCHES_CAP as i64) as u64,
         total_is_exact: ranked,
         ranking: if ranked { Ranking::Relevance } else { Ranking::Newest },
     })
+}
+
+/// How many matches, newest first, one step of [`newest_filtered_page`] reads from the index.
+const FILTER_STEP: i64 = 2_000;
+
+/// A page of a filtered query with too many matches to rank, newest first: the index is walked
+/// backwards a step at a time and each step's matches are checked against the filter, until
+/// the page is full. A common word then costs a few steps (a department keeps a fair share of
+/// its matches), where one joined query let the planner check every match first.
+async fn newest_filtered_page(conn: &mut SqliteConnection, query: &str, r: &SearchRequest, limit: i64, offset: i64) -> StoreResult<Vec<SearchHit>> {
+    let wanted = offset + limit;
+    let mut kept: Vec<SearchHit> = Vec::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let mut step = QueryBuilder::<Sqlite>::new("SELECT rowid FROM text_search WHERE text_search MATCH ");
+        step.bind(query.to_string());
+        if let Some(b) = before {
+            step.push(" AND rowid < ").bind(b);
+        }
+        step.push(" ORDER BY rowid DESC LIMIT ").bind(FILTER_STEP);
+        let rows = fetch_all(conn, &mut step).await?;
+        let ids: Vec<i64> = rows.iter().map(|row| get(row, 0)).collect::<StoreResult<_>>()?;
+        let Some(&last) = ids.last() else { break };
+        before = Some(last);
+        let mut check = QueryBuilder::<Sqlite>::new("SELECT c.body FROM text_rows t JOIN complaints c ON c.id = t.complaint_id WHERE t.id IN (");
+        let mut list = check.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        check.push(")");
+        push_filter::<SqliteEngine>(&mut check, &r.filter, "c.");
+        check.push(" ORDER BY t.id DESC LIMIT ").bind(wanted - kept.len() as i64);
+        for row in fetch_all(conn, &mut check).await? {
+            kept.push(SearchHit { complaint: decode_complaint(get_text(&row, 0)?)?, score: 0.0 });
+        }
+        if kept.len() as i64 >= wanted || (ids.len() as i64) < FILTER_STEP {
+            break;
+        }
+    }
+    Ok(kept.into_iter().skip(usize::try_from(offset).unwrap_or(usize::MAX)).collect())
 }
 
 /// The full-text term of a fingerprint band key: `b` and the key's 16 hex digits, as migration

@@ -1118,17 +1118,19 @@ async fn timed_gets(http: &reqwest::Client, token: &str, samples: usize, mut url
 /// it occurs, so common words dominate, as they do in real use), one word or two from the same
 /// complaint.
 fn search_queries(seed: u64, rules: &RuleBook, n: usize) -> (Vec<String>, Vec<String>) {
+    queries_of_words(seed, rules, n, |w| w.chars().count() >= 2 && !w.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// `n` one-word and `n` two-word queries from the words of generated complaints that `keep`
+/// accepts; two words come from the same complaint.
+pub fn queries_of_words(seed: u64, rules: &RuleBook, n: usize, keep: impl Fn(&str) -> bool) -> (Vec<String>, Vec<String>) {
     let mut generator = Generator::new(seed ^ 0x5ea4c4, rules);
     let mut rng = StdRng::seed_from_u64(seed ^ 0x9e37);
     let segmenter = redress_text::segmenter();
     let (mut one, mut two) = (Vec::with_capacity(n), Vec::with_capacity(n));
     while one.len() < n || two.len() < n {
         let body = generator.complaint(None);
-        let words: Vec<String> = segmenter
-            .words(body["narrative"].as_str().unwrap_or_default())
-            .into_iter()
-            .filter(|w| w.chars().count() >= 2 && !w.chars().all(|c| c.is_ascii_digit()))
-            .collect();
+        let words: Vec<String> = segmenter.words(body["narrative"].as_str().unwrap_or_default()).into_iter().filter(|w| keep(w)).collect();
         if words.len() < 2 {
             continue;
         }

@@ -783,28 +783,7 @@ async fn sample_departments(store: &dyn Store, rng_seed: u64) -> anyhow::Result<
 /// Search queries of Chinese words, as a user might type them: words of generated Chinese
 /// complaints, picked as often as they occur; two words come from the same complaint.
 fn chinese_queries(seed: u64, book: &RuleBook, n: usize) -> (Vec<String>, Vec<String>) {
-    let mut generator = Generator::new(seed ^ 0x5ea4c4, book);
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x9e37);
-    let segmenter = redress_text::segmenter();
-    let chinese = |w: &str| w.chars().count() >= 2 && w.chars().all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
-    let (mut one, mut two) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    while one.len() < n || two.len() < n {
-        let body = generator.complaint(None);
-        let narrative = body["narrative"].as_str().unwrap_or_default();
-        let words: Vec<String> = segmenter.words(narrative).into_iter().filter(|w| chinese(w)).collect();
-        if words.len() < 2 {
-            continue;
-        }
-        let a = words.choose(&mut rng).expect("words").clone();
-        let b = words.choose(&mut rng).expect("words").clone();
-        if one.len() < n {
-            one.push(a.clone());
-        }
-        if two.len() < n && a != b {
-            two.push(format!("{a} {b}"));
-        }
-    }
-    (one, two)
+    crate::bench::queries_of_words(seed, book, n, |w| w.chars().count() >= 2 && w.chars().all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -395,7 +395,7 @@ type Heads = HashMap<String, Actor>;
 /// the deadline sweep would. Returns the step the domain refused, if one was (the plan stops
 /// there).
 fn live(c: &mut Complaint, out: &mut Outcome, plan: &Plan, heads: &Heads, rules: Rules<'_>, cut: Timestamp) -> Option<String> {
-    let Some(h) = c.owner.handler.clone() else { return None };
+    let h = c.owner.handler.clone()?;
     let handler = Actor { id: h.id, name: h.name, role: Role::Handler, department: Some(c.owner.department.clone()) };
     let mut last = c.updated_at;
     let mut refused = None;
@@ -430,7 +430,7 @@ fn live(c: &mut Complaint, out: &mut Outcome, plan: &Plan, heads: &Heads, rules:
                 (Action::DecideExtension { approve: true, note: None }, approver)
             }
             Step::Propose(kind, amount, summary) => match text("summary", summary) {
-                Some(summary) => (Action::ProposeResolution { kind: *kind, amount: amount.clone(), summary }, &handler),
+                Some(summary) => (Action::ProposeResolution { kind: *kind, amount: *amount, summary }, &handler),
                 None => continue,
             },
             Step::Approve => {

@@ -55,7 +55,7 @@ pub async fn search(conn: &mut SqliteConnection, r: &SearchRequest) -> StoreResu
             "SELECT count(*) FROM (SELECT s.rowid AS row FROM text_search s WHERE text_search MATCH ",
         );
         kept.bind(query.clone()).push(" ORDER BY s.rowid DESC LIMIT ").bind(cap);
-        kept.push(") m JOIN text_rows t ON t.id = m.row JOIN complaints c ON c.id = t.complaint_id WHERE 1 = 1");
+        kept.push(") m CROSS JOIN text_rows t ON t.id = m.row CROSS JOIN complaints c ON c.id = t.complaint_id WHERE 1 = 1");
         push_filter::<SqliteEngine>(&mut kept, &r.filter, "c.");
         match fetch_optional(conn, &mut kept).await? {
             Some(row) => get(&row, 0)?,
@@ -75,7 +75,8 @@ pub async fn search(conn: &mut SqliteConnection, r: &SearchRequest) -> StoreResu
             if ranked { BM25 } else { "0.0" }
         ));
         if filtered {
-            q.push(" JOIN text_rows ft ON ft.id = s.rowid JOIN complaints c ON c.id = ft.complaint_id");
+            // CROSS JOIN keeps the matches as the outer loop (see `newest_filtered_page`).
+            q.push(" CROSS JOIN text_rows ft ON ft.id = s.rowid CROSS JOIN complaints c ON c.id = ft.complaint_id");
         }
         q.push(" WHERE text_search MATCH ").bind(query);
         push_filter::<SqliteEngine>(&mut q, &r.filter, "c.");
@@ -123,7 +124,10 @@ async fn newest_filtered_page(conn: &mut SqliteConnection, query: &str, r: &Sear
         let ids: Vec<i64> = rows.iter().map(|row| get(row, 0)).collect::<StoreResult<_>>()?;
         let Some(&last) = ids.last() else { break };
         before = Some(last);
-        let mut check = QueryBuilder::<Sqlite>::new("SELECT c.body FROM text_rows t JOIN complaints c ON c.id = t.complaint_id WHERE t.id IN (");
+        // CROSS JOIN fixes the order (SQLite keeps it): the step's rows first, each complaint
+        // looked up by key. Left to itself the planner may walk the department's whole index
+        // instead and probe the step's rows from there.
+        let mut check = QueryBuilder::<Sqlite>::new("SELECT c.body FROM text_rows t CROSS JOIN complaints c ON c.id = t.complaint_id WHERE t.id IN (");
         let mut list = check.separated(", ");
         for id in &ids {
             list.push_bind(*id);

@@ -54,7 +54,9 @@ pub async fn search(conn: &mut SqliteConnection, r: &SearchRequest) -> StoreResu
         let mut kept = QueryBuilder::<Sqlite>::new(
             "SELECT count(*) FROM (SELECT s.rowid AS row FROM text_search s WHERE text_search MATCH ",
         );
-        kept.bind(query.clone()).push(" ORDER BY s.rowid DESC LIMIT ").bind(cap);
+        // Ranked, every match is checked, for the exact total; past the cap, one step's worth of
+        // the newest matches gives the "at least" figure.
+        kept.bind(query.clone()).push(" ORDER BY s.rowid DESC LIMIT ").bind(if ranked { cap } else { FILTER_STEP });
         kept.push(") m CROSS JOIN text_rows t ON t.id = m.row CROSS JOIN complaints c ON c.id = t.complaint_id WHERE 1 = 1");
         push_filter::<SqliteEngine>(&mut kept, &r.filter, "c.");
         match fetch_optional(conn, &mut kept).await? {
@@ -92,8 +94,8 @@ pub async fn search(conn: &mut SqliteConnection, r: &SearchRequest) -> StoreResu
         }
         hits
     };
-    // Past the cap, the filter was checked on the newest matches only: what it kept there is a
-    // lower bound of the total.
+    // Past the cap, the filter was checked on the newest 2,000 matches only: what it kept there
+    // is a lower bound of the total.
     Ok(SearchResults {
         hits,
         total: kept.min(RANKED_MATCHES_CAP as i64) as u64,

@@ -209,7 +209,9 @@ async fn build(app: &App, staff: &Staff, number: &str, shown: Shown) -> Result<C
             deadlines.push(DeadlineRow { name, at: p.time(&at), left, overdue });
         }
     }
-    let users = app.store.users().await?;
+    let actions = redress_app::actions::available(app, caller, &c);
+    // The staff list feeds only the assign and transfer forms; a page without them reads none.
+    let users = if actions.iter().any(|a| matches!(*a, "assign" | "transfer")) { app.store.users().await? } else { Vec::new() };
     let mut handlers: Vec<Choice> = users
         .iter()
         .filter(|u| u.active && u.role == Role::Handler && u.department.as_deref() == Some(c.owner.department.as_str()))
@@ -240,7 +242,6 @@ async fn build(app: &App, staff: &Staff, number: &str, shown: Shown) -> Result<C
     let phone = c.complainant.phone.as_ref().map(|v| show(v.as_str())).unwrap_or_default();
     let id_number = c.complainant.id_number.as_ref().map(|v| show(v.as_str())).unwrap_or_default();
     let narrative = narrative_spans(&c, &p);
-    let actions = redress_app::actions::available(app, caller, &c);
     let call_script = actions
         .contains(&"follow-up")
         .then(|| c.message_now(redress_domain::messages::MessageKind::FollowUp, app.clock.now(), rules).body);

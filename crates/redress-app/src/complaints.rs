@@ -140,7 +140,10 @@ pub async fn register_with_tracking_code(
             .ok_or_else(|| AppError::invalid("business_type", format!("unknown business-type code '{code}'")))?;
         classification.business_type = Some(label);
     }
+    let emotion = crate::analytics::intake_emotion(&text_index.reading);
+    let repeat_of = crate::analytics::repeat_of(app, &new, rules).await?;
     let draft = Draft::prepare(new, classification, rules, &caller.actor(), now);
+    let tz = redress_domain::complaint::time_zone(rules);
     let registration = Registration {
         id: ComplaintId::generate(now),
         department: draft.department.clone(),
@@ -154,12 +157,15 @@ pub async fn register_with_tracking_code(
                 let (mut c, mut outcome) = draft.clone().register(ctx, book.default_rules());
                 crate::customer::add_tracking_code(&mut outcome.messages, &tracking_code);
                 add_registration_files(&mut c, &mut outcome, &file_refs);
+                c.emotion = emotion.clone();
+                c.repeat_of = repeat_of.clone();
                 (c, outcome)
             })
         },
         text: text_index,
         tracking_code_hash,
         attachments,
+        stats: Box::new(move |c| redress_analytics::cells_of(c, &tz)),
     };
     let registered = app.store.register(registration).await?;
     if let Registered::Replayed(c) = &registered
@@ -278,6 +284,7 @@ async fn perform_with(
         let previous_handler = c.owner.handler.as_ref().map(|h| h.id.clone());
         let was_open = c.status.is_open();
         let notes_before = c.notes.len();
+        let before = c.clone();
         let mut outcome = c.apply(action.clone(), &actor, app.clock.now(), rules)?;
         // The decision notice carries the customer's survey link (the domain renders the
         // notice; the link needs the installation's secret and public address).
@@ -292,6 +299,7 @@ async fn perform_with(
             text,
             attachment: file.clone(),
             consumed_link: consumed_link.clone(),
+            stats: crate::analytics::stats_change(&before, &c, rules),
         };
         match app.store.save(change).await {
             Ok(()) => return Ok(c),

@@ -79,7 +79,8 @@ pub async fn sweep(st: &App) -> Result<SweepReport, StoreError> {
         if let Err(e) = crate::customer::add_survey_links(st, &c, &mut outcome.messages).await {
             tracing::warn!(number = %c.number, error = %e, "could not add the survey link");
         }
-        match st.store.save(Change { complaint: c, expected_version, previous_handler, was_open, outcome, text: None, attachment: None, consumed_link: None }).await {
+        let stats = crate::analytics::stats_change(&candidate, &c, rules);
+        match st.store.save(Change { complaint: c, expected_version, previous_handler, was_open, outcome, text: None, attachment: None, consumed_link: None, stats }).await {
             Ok(()) | Err(StoreError::Conflict) => {}
             Err(e) => return Err(e),
         }
@@ -94,6 +95,8 @@ pub struct Schedule {
     pub sweep_every: Duration,
     /// Incident detection interval.
     pub detect_every: Duration,
+    /// Hotspot scan interval (alerts to the supervisors).
+    pub alert_every: Duration,
 }
 
 /// Runs the background jobs on this server whenever it holds the store's jobs lock; asks
@@ -102,10 +105,12 @@ pub fn spawn(app: App, schedule: Schedule) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut sweep_tick = tokio::time::interval(schedule.sweep_every);
         let mut detect_tick = tokio::time::interval(schedule.detect_every);
+        let mut alert_tick = tokio::time::interval(schedule.alert_every);
         loop {
-            let sweeping = tokio::select! {
-                _ = sweep_tick.tick() => true,
-                _ = detect_tick.tick() => false,
+            let job = tokio::select! {
+                _ = sweep_tick.tick() => Job::Sweep,
+                _ = detect_tick.tick() => Job::Detect,
+                _ = alert_tick.tick() => Job::Alert,
             };
             match app.store.lead_background_jobs().await {
                 Ok(true) => {}
@@ -115,21 +120,59 @@ pub fn spawn(app: App, schedule: Schedule) -> tokio::task::JoinHandle<()> {
                     continue;
                 }
             }
-            if sweeping {
-                match sweep(&app).await {
+            match job {
+                Job::Sweep => match sweep(&app).await {
                     Ok(r) if r.due_soon + r.overdue > 0 => tracing::info!(?r, "deadline sweep"),
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "deadline sweep failed"),
-                }
-            } else {
-                match detect(&app).await {
+                },
+                Job::Detect => match detect(&app).await {
                     Ok(r) if r.created > 0 || r.joined > 0 => tracing::info!(?r, "incident detection"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "incident detection failed"),
-                }
+                },
+                Job::Alert => match alert_hotspots(&app).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(alerts = n, "hotspot alerts sent"),
+                    Err(e) => tracing::warn!(error = %e, "hotspot scan failed"),
+                },
             }
         }
     })
+}
+
+/// The jobs of the background loop.
+enum Job {
+    Sweep,
+    Detect,
+    Alert,
+}
+
+/// Scans the whole institution for hotspots and tells the consumer-protection supervisors of
+/// each new alert once (a rise is one alert per combination and week, however many servers
+/// scan); returns how many alerts were new.
+pub async fn alert_hotspots(app: &App) -> Result<usize, crate::AppError> {
+    let scan = crate::hotspots::scan(app, &crate::Caller::system(), &crate::hotspots::HotspotParams::default()).await?;
+    let mut sent = 0;
+    for item in scan.items.iter().filter(|i| i.hotspot.alert) {
+        let Some(example) = item.examples.first() else { continue };
+        let h = &item.hotspot;
+        let message = format!(
+            "hotspot: {} — {} complaints in the week to {} against {:.1} expected (×{:.1}, statistic {:.1})",
+            h.key.iter().map(|k| if k.is_empty() { "-" } else { k.as_str() }).collect::<Vec<_>>().join(" × "),
+            h.window_count,
+            scan.window.to,
+            h.baseline_expected,
+            h.ratio,
+            h.statistic
+        );
+        let notification = redress_domain::complaint::Notification { role: redress_domain::org::Role::Supervisor, department: None, complaint_id: example.id, message };
+        let once = format!("hotspot|{}|{}", h.key.join("|"), scan.window.to);
+        if app.store.notify_once(&once, &[notification], app.clock.now()).await? {
+            sent += 1;
+        }
+    }
+    Ok(sent)
 }
 
 /// One pass of the incident detector over the complaints registered since the last one.

@@ -7,18 +7,23 @@
 //! [`policy`] alone, and every function that returns or reveals a complaint asks it.
 
 pub mod accounts;
+pub mod analytics;
 pub mod actions;
 pub mod caller;
 pub mod complaints;
 pub mod customer;
 pub mod error;
+pub mod hotspots;
 pub mod import;
 pub mod input;
 pub mod intelligence;
 pub mod jobs;
 pub mod json;
 pub mod notices;
+pub mod person;
 pub mod policy;
+pub mod reports;
+pub mod scorecards;
 pub mod text;
 pub mod users;
 pub mod view;

@@ -126,6 +126,9 @@ pub enum Operation {
     RevealContact,
     /// See incidents.
     ViewIncidents,
+    /// See the statistics (analysis, hotspots, scorecards, reports) of the departments in reach,
+    /// and a complainant's profile built from the complaints the caller may see.
+    ViewStatistics,
     /// See user accounts.
     ViewUsers,
     /// Create and change user accounts.
@@ -142,7 +145,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in the order of the documented table.
-    pub const ALL: [Operation; 35] = [
+    pub const ALL: [Operation; 36] = [
         Operation::See,
         Operation::Register,
         Operation::Accept,
@@ -172,6 +175,7 @@ impl Operation {
         Operation::Escalate,
         Operation::RevealContact,
         Operation::ViewIncidents,
+        Operation::ViewStatistics,
         Operation::ViewUsers,
         Operation::ManageUsers,
         Operation::ViewModels,
@@ -213,6 +217,7 @@ impl Operation {
             O::Escalate => "escalate",
             O::RevealContact => "reveal-contact",
             O::ViewIncidents => "view incidents",
+            O::ViewStatistics => "view statistics",
             O::ViewUsers => "view users",
             O::ManageUsers => "manage users",
             O::ViewModels => "view models",
@@ -269,7 +274,7 @@ pub fn grant(role: Role, op: Operation) -> Grant {
             _ => G::Any,
         },
         Role::Auditor => match op {
-            O::See | O::RevealContact | O::ViewIncidents | O::ViewUsers | O::ViewModels => G::Any,
+            O::See | O::RevealContact | O::ViewIncidents | O::ViewStatistics | O::ViewUsers | O::ViewModels => G::Any,
             _ => G::None,
         },
         // The hotline and the branch counter: they take complaints and calls about any of
@@ -311,7 +316,8 @@ pub fn grant(role: Role, op: Operation) -> Grant {
             | O::Attach
             | O::CorrectClassification
             | O::Escalate
-            | O::RevealContact => G::Own,
+            | O::RevealContact
+            | O::ViewStatistics => G::Own,
             _ => G::None,
         },
         Role::DepartmentHead => match op {
@@ -353,6 +359,16 @@ pub fn visible_departments(caller: &Caller, org: &Organisation) -> Option<Vec<St
         return None;
     }
     Some(org.departments().iter().filter(|d| permits(caller, Operation::See, &d.code, org)).map(|d| d.code.clone()).collect())
+}
+
+/// The departments whose statistics the caller may see; `None` means all of them. Refused
+/// when the role sees none.
+pub fn statistics_departments(caller: &Caller, org: &Organisation) -> AppResult<Option<Vec<String>>> {
+    require(caller, Operation::ViewStatistics)?;
+    if grant(caller.role(), Operation::ViewStatistics) == Grant::Any {
+        return Ok(None);
+    }
+    Ok(Some(org.departments().iter().filter(|d| permits(caller, Operation::ViewStatistics, &d.code, org)).map(|d| d.code.clone()).collect()))
 }
 
 /// Refuses an operation that does not concern one complaint (users, models, imports…) unless
@@ -468,7 +484,7 @@ mod tests {
     fn auditors_only_read() {
         for op in Operation::ALL {
             let g = grant(Role::Auditor, op);
-            let reads = matches!(op, Operation::See | Operation::RevealContact | Operation::ViewIncidents | Operation::ViewUsers | Operation::ViewModels);
+            let reads = matches!(op, Operation::See | Operation::RevealContact | Operation::ViewIncidents | Operation::ViewStatistics | Operation::ViewUsers | Operation::ViewModels);
             assert_eq!(g != Grant::None, reads, "{op:?}");
         }
     }

@@ -517,6 +517,77 @@ pub struct Note {
     pub customer_contact: bool,
 }
 
+/// How a complaint's handling ended once: decided, declined, withdrawn or merged. Kept in the
+/// record (a reopening clears the decision but not this), so a report of a past period counts
+/// what stood at the period's end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Closing {
+    /// When.
+    pub at: Timestamp,
+    /// The status it ended in.
+    pub status: Status,
+    /// The owner department then.
+    pub department: String,
+    /// The handler then.
+    pub handler: Option<UserRef>,
+    /// The business type then (code).
+    pub business_type: Option<String>,
+    /// The cause then (code).
+    pub cause: Option<String>,
+    /// The resolution, when decided.
+    pub resolution: Option<ResolutionKind>,
+    /// Money refunded, paid or waived.
+    pub redress: Option<Money>,
+    /// Whether it ended within the deadline that applied (review or decision).
+    pub on_time: bool,
+    /// Calendar days from receipt to the end, in the profile's time zone.
+    pub calendar_days: u32,
+    /// Working days of the profile's calendar from receipt to the end.
+    pub working_days: u32,
+    /// The days the profile counts its deadlines in (calendar or working).
+    pub handling_days: u32,
+    /// The customer's answer at the follow-up after this decision, once recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub satisfaction: Option<Satisfaction>,
+    /// When the follow-up was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followed_up_at: Option<Timestamp>,
+}
+
+impl Closing {
+    /// Whether the complainant got something: any resolution other than an explanation or a
+    /// rejection (the FCA's "upheld").
+    pub fn upheld(&self) -> bool {
+        matches!(
+            self.resolution,
+            Some(ResolutionKind::Refund | ResolutionKind::Compensation | ResolutionKind::FeeWaiver | ResolutionKind::Remediation | ResolutionKind::Apology)
+        )
+    }
+}
+
+/// The complainant's emotion as read from the text at intake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmotionMark {
+    /// The emotion's name (e.g. `anger`, `anxiety`, `neutral`).
+    pub kind: String,
+    /// Intensity from 0 to 1.
+    pub intensity: f32,
+}
+
+/// The complainant's earlier complaint, ended within the repeat window before this one
+/// arrived (a repeat complaint counts against whoever closed the earlier one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatOf {
+    /// The earlier complaint.
+    pub complaint: ComplaintRef,
+    /// The department that closed it.
+    pub department: String,
+    /// The handler who closed it.
+    pub handler: Option<UserRef>,
+    /// When it was closed.
+    pub closed_at: Timestamp,
+}
+
 /// The complete complaint record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Complaint {
@@ -588,6 +659,15 @@ pub struct Complaint {
     pub reopen_count: u32,
     /// Decline or withdrawal reason.
     pub end_reason: Option<String>,
+    /// Every time its handling ended, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closings: Vec<Closing>,
+    /// The emotion read from the text at intake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emotion: Option<EmotionMark>,
+    /// The complainant's earlier complaint ended shortly before this one arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<RepeatOf>,
     /// Optimistic-concurrency version, bumped by every action.
     pub version: u32,
     /// Last change.
@@ -690,6 +770,39 @@ pub struct Rules<'a> {
 
 /// The deadline calculator of a profile. Profiles are validated when the rules are loaded (time
 /// zone and calendar resolve), so failing here is a broken invariant, not bad input.
+impl Complaint {
+    /// The closing `next` (this complaint after the action) records when it ends in `to` now.
+    fn closing(&self, next: &Complaint, to: Status, now: Timestamp, rules: Rules<'_>) -> Closing {
+        let calc = calculator(rules);
+        let deadline = if self.status == Status::UnderReview { self.deadlines.review_decide_by } else { self.deadlines.decide_by };
+        let (start, end) = (calc.local_date(self.received_at), calc.local_date(now));
+        let calendar_days = u32::try_from((end - start).get_days().max(0)).unwrap_or(0);
+        let working_days = calc.calendar().working_days_between(start, end);
+        let resolution = if to == Status::Decided { next.resolution.as_ref() } else { None };
+        let redress = resolution.filter(|r| matches!(r.kind, ResolutionKind::Refund | ResolutionKind::Compensation | ResolutionKind::FeeWaiver)).and_then(|r| r.amount);
+        Closing {
+            at: now,
+            status: to,
+            department: next.owner.department.clone(),
+            handler: next.owner.handler.clone(),
+            business_type: next.classification.business_type.as_ref().map(|l| l.code.clone()),
+            cause: next.classification.cause.as_ref().map(|l| l.code.clone()),
+            resolution: resolution.map(|r| r.kind),
+            redress,
+            // A paused clock has no deadline running; ending then is within it.
+            on_time: deadline.is_none_or(|d| now <= d),
+            calendar_days,
+            working_days,
+            handling_days: match rules.profile.decision.basis {
+                crate::profile::DayBasis::Calendar => calendar_days,
+                crate::profile::DayBasis::Working => working_days,
+            },
+            satisfaction: None,
+            followed_up_at: None,
+        }
+    }
+}
+
 fn calculator(rules: Rules<'_>) -> DeadlineCalculator<'_> {
     DeadlineCalculator::with_calendar(rules.profile, rules.calendar).expect("rule profiles are validated at load")
 }
@@ -1022,6 +1135,9 @@ impl Draft {
             external_ref: new.external_ref.map(|r| r.as_str().to_string()),
             reopen_count: 0,
             end_reason: None,
+            closings: Vec::new(),
+            emotion: None,
+            repeat_of: None,
             version: 0,
             updated_at: now,
         };
@@ -1300,6 +1416,10 @@ impl Complaint {
             }
             Action::RecordFollowUp { satisfaction, comments } => {
                 next.follow_up = Some(FollowUp { satisfaction, comments, by: who.clone(), at: now });
+                if let Some(last) = next.closings.last_mut() {
+                    last.satisfaction = Some(satisfaction);
+                    last.followed_up_at = Some(now);
+                }
                 // Dissatisfaction reopens and escalates (the table sends it back to
                 // investigation); the rest closes the case.
                 if kind == ActionKind::FollowUpDissatisfied {
@@ -1453,6 +1573,9 @@ impl Complaint {
             Action::RevealContact => {
                 changes = serde_json::json!({ "revealed": ["complainant.phone", "complainant.id_number"] });
             }
+        }
+        if matches!(to, Status::Decided | Status::Declined | Status::Withdrawn | Status::Merged) && from != to {
+            next.closings.push(self.closing(&next, to, now, rules));
         }
         next.status = to;
         next.recompute_deadlines(rules);

@@ -258,6 +258,35 @@ pub struct RuleProfile {
     /// Per-business-type deadline overrides.
     #[serde(default)]
     pub product_overrides: Vec<ProductOverride>,
+    /// A new complaint from a person whose earlier complaint ended within this many calendar
+    /// days is a repeat complaint (it counts against whoever closed the earlier one).
+    #[serde(default = "default_repeat_window_days")]
+    pub repeat_window_days: u32,
+    /// Early warning of rising combinations of complaints.
+    #[serde(default)]
+    pub hotspots: HotspotRule,
+}
+
+/// When a rise in complaints is an alert to the consumer-protection supervisors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HotspotRule {
+    /// The chance a scan of combinations that did not change raises any alert at all
+    /// (a decimal string such as `"0.01"`).
+    #[serde(serialize_with = "rust_decimal::serde::str::serialize", deserialize_with = "decimal_from_string")]
+    pub alert_level: Decimal,
+    /// The fewest complaints in a week for a combination to be tested.
+    pub min_count: u32,
+}
+
+impl Default for HotspotRule {
+    fn default() -> Self {
+        HotspotRule { alert_level: Decimal::new(1, 2), min_count: 10 }
+    }
+}
+
+fn default_repeat_window_days() -> u32 {
+    90
 }
 
 /// The deadline rules that apply to one complaint once product overrides are taken into account.

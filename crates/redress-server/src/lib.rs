@@ -1,6 +1,7 @@
 //! The HTTP JSON API of Redress. This crate alone knows HTTP: each handler reads a request,
 //! calls one use case of `redress_app` and writes the result, or the error, as JSON.
 
+pub mod analytics_api;
 pub mod auth;
 pub mod error;
 mod extract;
@@ -55,6 +56,13 @@ pub fn router_with(state: AppState, web: redress_web::WebSettings) -> Router {
         .route("/api/v1/complaints/{id}/reading", get(text_api::reading))
         .route("/api/v1/search", get(text_api::search))
         .route("/api/v1/analyze", post(text_api::analyze))
+        .route("/api/v1/analysis", get(analytics_api::analysis))
+        .route("/api/v1/scorecards", get(analytics_api::scorecards))
+        .route("/api/v1/hotspots", get(analytics_api::hotspots))
+        .route("/api/v1/reports/quarterly", get(analytics_api::quarterly))
+        .route("/api/v1/reports/fca", get(analytics_api::fca))
+        .route("/api/v1/exports/cfpb", get(analytics_api::cfpb_export))
+        .route("/api/v1/complaints/{id}/person", get(analytics_api::person))
         .route("/api/v1/incidents", get(text_api::incidents))
         .route("/api/v1/incidents/{id}", get(text_api::incident))
         .route("/api/v1/models", get(text_api::models))

@@ -16,6 +16,7 @@ const MIGRATIONS: &[Migration] = &[
     (3, "text", include_str!("../migrations/0003_text.sql")),
     (4, "web", include_str!("../migrations/0004_web.sql")),
     (5, "awaiting_approval", include_str!("../migrations/0005_awaiting_approval.sql")),
+    (6, "stats", include_str!("../migrations/0006_stats.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -7,6 +7,7 @@ use redress_store::columns::ComplaintColumns;
 use redress_store::{ComplaintFilter, Registered, Registration, SearchDocument, StoreError, StoreResult, TextIndex, TextUpdate, Change};
 use redress_store_sql::intake::Intake;
 use redress_store_sql::records::{self, OutcomeRows};
+use redress_store_sql::stats;
 use redress_store_sql::{ROWS_PER_STATEMENT, acquire};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder};
 
@@ -83,6 +84,10 @@ async fn register_in(conn: &mut PgConnection, reg: &Registration) -> Result<Regi
     if let Some(code) = &record.tracking_code {
         records::insert_tracking_codes::<PostgresEngine>(conn, std::slice::from_ref(code)).await?;
     }
+    stats::insert_identity::<PostgresEngine>(conn, &record.identity).await?;
+    // In key order and before the handlers' rows, like every writer: concurrent transactions
+    // lock the cells they share in one order.
+    stats::add_cells::<PostgresEngine>(conn, record.cells).await?;
     // Last, so the handler's row stays locked only for the commit: concurrent registrations
     // for the same department queue on it.
     for (handler, delta) in intake.load_changes() {
@@ -145,6 +150,8 @@ async fn register_batch_in(conn: &mut PgConnection, regs: &[&Registration]) -> S
     let mut keys = Vec::new();
     let mut tracking_codes = Vec::new();
     let mut attachments = Vec::new();
+    let mut cells = Vec::new();
+    let mut identity = Vec::new();
     for reg in regs {
         match intake.replay(reg) {
             Ok(Some(earlier)) => {
@@ -167,6 +174,8 @@ async fn register_batch_in(conn: &mut PgConnection, regs: &[&Registration]) -> S
         keys.extend(record.idempotency);
         tracking_codes.extend(record.tracking_code);
         attachments.extend(&reg.attachments);
+        cells.extend(record.cells);
+        identity.extend(record.identity);
         results.push(Ok(Registered::Created(Box::new(record.complaint))));
     }
     records::insert_complaints::<PostgresEngine>(conn, &rows).await?;
@@ -175,6 +184,11 @@ async fn register_batch_in(conn: &mut PgConnection, regs: &[&Registration]) -> S
     outcomes.insert::<PostgresEngine>(conn).await?;
     records::insert_idempotency_keys::<PostgresEngine>(conn, &keys).await?;
     records::insert_tracking_codes::<PostgresEngine>(conn, &tracking_codes).await?;
+    stats::insert_identity::<PostgresEngine>(conn, &identity).await?;
+    // The whole batch's cells summed by key (a statement may not touch a row twice), in key
+    // order and before the handlers' rows, like every writer: concurrent transactions lock the
+    // cells they share in one order.
+    stats::add_cells::<PostgresEngine>(conn, cells).await?;
     // Last, so the handlers' rows stay locked only for the commit; locked in the order of
     // their ids, like every other writer, so that concurrent batches cannot deadlock on them.
     let changes = intake.load_changes();

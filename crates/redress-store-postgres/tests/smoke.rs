@@ -77,6 +77,7 @@ fn registration(book: &Arc<RuleBook>, new: NewComplaint, idempotency: Option<Ide
         text: Default::default(),
         tracking_code_hash: None,
         attachments: Vec::new(),
+        stats: Box::new(|_| Vec::new()),
     };
     (registration, department)
 }
@@ -238,7 +239,7 @@ async fn exercise(store: PostgresStore, url: String, schema: String) {
     let expected_version = c.version;
     let actor = Actor { id: "handler-1".into(), name: "handler".into(), role: Role::Handler, department: Some(department.clone()) };
     let outcome = c.apply(Action::StartInvestigation, &actor, now(), book.default_rules()).expect("start investigation");
-    let change = Change { complaint: c.clone(), expected_version, previous_handler: Some("handler-1".into()), was_open: true, outcome, text: None, attachment: None, consumed_link: None };
+    let change = Change { complaint: c.clone(), expected_version, previous_handler: Some("handler-1".into()), was_open: true, outcome, text: None, attachment: None, consumed_link: None, stats: Vec::new() };
     store.save(change.clone()).await.expect("save");
     assert_eq!(store.complaint(created.id).await.unwrap().unwrap(), c);
     assert_eq!(store.history(created.id).await.unwrap().len(), history.len() + 1);

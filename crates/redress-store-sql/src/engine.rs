@@ -21,6 +21,7 @@ pub trait Engine: Send + Sync + 'static {
     type Db: Run
         + GetStr
         + Bind<i64>
+        + Bind<i32>
         + Bind<bool>
         + Bind<f32>
         + Bind<String>
@@ -31,6 +32,7 @@ pub trait Engine: Send + Sync + 'static {
         + for<'a> Bind<&'a [u8]>
         + for<'a> Bind<&'a Option<Vec<u8>>>
         + Get<i64>
+        + Get<i32>
         + Get<Option<i64>>
         + Get<bool>
         + Get<f32>

@@ -10,10 +10,12 @@ use std::collections::HashMap;
 
 use redress_domain::complaint::{Complaint, ComplaintRef, RegistrationContext, UserRef};
 use redress_store::columns::{ComplaintColumns, complaint_id, decode_complaint};
+use redress_store::stats::Cell;
 use redress_store::{Registration, StoreError, StoreResult};
 use sqlx::QueryBuilder;
 
 use crate::records::{ComplaintRow, IdempotencyRow, OutcomeRows, TrackingCodeRow};
+use crate::stats::IdentityRow;
 use crate::{Builder, Connection, Db, Engine, ROWS_PER_STATEMENT, VALUES_PER_LIST, fetch_all, get, get_text};
 
 /// What registrations know of the complaints before them, read for one registration or a
@@ -66,6 +68,10 @@ pub struct NewRecord {
     pub idempotency: Option<IdempotencyRow>,
     /// Its tracking code, if the registration came with one.
     pub tracking_code: Option<TrackingCodeRow>,
+    /// Its statistics cells ([`Registration::stats`]), to add with it.
+    pub cells: Vec<Cell>,
+    /// Its complainant's identity keys.
+    pub identity: Vec<IdentityRow>,
 }
 
 impl Intake {
@@ -157,7 +163,8 @@ impl Intake {
 
     /// Builds a new complaint numbered `serial`: linked to the newest open complaint it
     /// repeats (among the departments the registration may see), assigned to the least-loaded
-    /// active handler of its department. Later registrations see it as if it were stored.
+    /// active handler of its department, with its statistics cells and identity keys. Later
+    /// registrations see it as if it were stored.
     pub fn record(&mut self, reg: &Registration, serial: u64) -> StoreResult<NewRecord> {
         let duplicate_of = self.duplicate_of(reg);
         let handler = self.least_loaded(&reg.department);
@@ -190,7 +197,17 @@ impl Intake {
         }
         self.created.push(complaint.clone());
         let tracking_code = reg.tracking_code_hash.as_ref().map(|code_hash| TrackingCodeRow { complaint_id: columns.id.clone(), code_hash: code_hash.clone() });
-        Ok(NewRecord { complaint, row: ComplaintRow { columns, duplicate_key: reg.duplicate_key.clone() }, outcome: rows, idempotency, tracking_code })
+        let cells = (reg.stats)(&complaint);
+        let identity = IdentityRow::of(&complaint);
+        Ok(NewRecord {
+            complaint,
+            row: ComplaintRow { columns, duplicate_key: reg.duplicate_key.clone() },
+            outcome: rows,
+            idempotency,
+            tracking_code,
+            cells,
+            identity,
+        })
     }
 
     /// The handlers whose open-complaint count changed, with the change, by id (the order in

@@ -1,8 +1,9 @@
 //! The SQL both Redress store engines share, written once.
 //!
 //! Most of what a store does is plain SQL that SQLite and PostgreSQL read alike: the complaint
-//! rows and their history, users, lists and their filters, incidents, models, and what the web
-//! front end keeps (sessions, failed sign-ins, work queues). It lives here,
+//! rows and their history, users, lists and their filters, incidents, models, the statistics
+//! cells and the identity index, and what the web front end keeps (sessions, failed sign-ins,
+//! work queues). It lives here,
 //! generic over an [`Engine`]: the engine crate names its sqlx database and the few spellings
 //! that differ, and sqlx's `QueryBuilder` writes each engine's placeholders (`?` or `$n`).
 //!
@@ -17,6 +18,7 @@ pub mod filter;
 pub mod intake;
 pub mod migrate;
 pub mod records;
+pub mod stats;
 mod store_impl;
 pub mod text;
 pub mod users;
@@ -37,12 +39,13 @@ pub const VALUES_PER_LIST: usize = 500;
 pub mod macro_support {
     pub use async_trait::async_trait;
     pub use jiff::Timestamp;
-    pub use redress_domain::complaint::{Complaint, ComplaintId};
+    pub use redress_domain::complaint::{Complaint, ComplaintId, Notification};
     pub use redress_domain::org::Role;
     pub use redress_store::{
         ComplaintFilter, ComplaintSummary, Incident, IncidentMember, IncidentScan, LabelledText, ModelInfo, NewSession, NewUser, Page,
-        SimilarCandidate, Store, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification, StoredSession, TextRow, User,
-        UserUpdate, WorkPage, WorkQueue,
+        SimilarCandidate, StatQuery, StatRow, Store, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification, StoredSession,
+        TextRow, User, UserUpdate, WorkPage, WorkQueue,
     };
+    pub use redress_store::stats::Cell;
     pub use tracing::instrument;
 }

@@ -342,8 +342,9 @@ pub async fn adjust_load<E: Engine>(conn: &mut Connection<E>, handler: &str, del
 
 /// Saves a changed complaint inside the caller's transaction: the record if its version is
 /// still the expected one (else [`StoreError::Conflict`] or [`StoreError::NotFound`], before
-/// anything is written), the handlers' loads, the attached file and the outcome's rows. The
-/// text index is the engine's part: it gets the columns back to update it.
+/// anything is written), its statistics cells' difference, the handlers' loads, the attached
+/// file and the outcome's rows. The text index is the engine's part: it gets the columns back
+/// to update it.
 ///
 /// A single-use link the change consumes is looked up first: if it was used already, the save
 /// fails with [`StoreError::Duplicate`] ([`LINK_USED`]) before anything is written, so an
@@ -373,6 +374,8 @@ pub async fn save_change<E: Engine>(conn: &mut Connection<E>, change: &Change) -
         exists.bind(&cols.id);
         return Err(if fetch_optional(conn, &mut exists).await?.is_some() { StoreError::Conflict } else { StoreError::NotFound });
     }
+    // The cells before the handlers' rows, as every writer adds them (see `crate::stats`).
+    crate::stats::add_cells::<E>(conn, change.stats.iter().cloned()).await?;
     let before = change.previous_handler.as_deref().filter(|_| change.was_open);
     let after = cols.handler_id.as_deref().filter(|_| cols.is_open);
     if before != after {

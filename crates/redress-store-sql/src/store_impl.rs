@@ -277,6 +277,50 @@ macro_rules! impl_store {
             async fn read_notifications(&self, user_id: &str, ids: &[i64]) -> $crate::macro_support::StoreResult<Vec<i64>> {
                 $crate::web::read_notifications::<$engine>(&mut *$crate::acquire(&self.$pool).await?, user_id, ids).await
             }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn stat_rows(&self, query: &$crate::macro_support::StatQuery) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::StatRow>> {
+                $crate::stats::stat_rows::<$engine>(&mut *$crate::acquire(&self.$pool).await?, query).await
+            }
+
+            async fn stat_cells(&self) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::Cell>> {
+                $crate::stats::stat_cells::<$engine>(&mut *$crate::acquire(&self.$pool).await?).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn clear_stat_cells(&self) -> $crate::macro_support::StoreResult<()> {
+                $crate::stats::clear_stat_cells::<$engine>(&mut *$crate::acquire(&self.$pool).await?).await
+            }
+
+            #[$crate::macro_support::instrument(skip_all, fields(n = cells.len()))]
+            async fn add_stat_cells(&self, cells: &[$crate::macro_support::Cell]) -> $crate::macro_support::StoreResult<()> {
+                $crate::stats::add_stat_cells::<$engine>(&mut *$crate::acquire(&self.$pool).await?, cells).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, keys), fields(keys = keys.len()))]
+            async fn complaints_by_identity(&self, keys: &[String], limit: u32) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::Complaint>> {
+                $crate::stats::complaints_by_identity::<$engine>(&mut *$crate::acquire(&self.$pool).await?, keys, limit).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, notifications))]
+            async fn notify_once(
+                &self,
+                once: &str,
+                notifications: &[$crate::macro_support::Notification],
+                at: $crate::macro_support::Timestamp,
+            ) -> $crate::macro_support::StoreResult<bool> {
+                $crate::stats::notify_once::<$engine>(&mut *$crate::acquire(&self.$pool).await?, once, notifications, at.as_microsecond()).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, keys), fields(keys = keys.len()))]
+            async fn index_identity(
+                &self,
+                id: $crate::macro_support::ComplaintId,
+                received_at: $crate::macro_support::Timestamp,
+                keys: &[String],
+            ) -> $crate::macro_support::StoreResult<()> {
+                $crate::stats::index_identity::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id, received_at.as_microsecond(), keys).await
+            }
         }
     };
 }

@@ -120,6 +120,7 @@ impl Intake {
             text: text_index(),
             tracking_code_hash: None,
             attachments: Vec::new(),
+            stats: Box::new(|_| Vec::new()),
         }
     }
 
@@ -135,6 +136,7 @@ impl Intake {
             text: None,
             attachment: None,
             consumed_link: None,
+            stats: Vec::new(),
         }
     }
 }

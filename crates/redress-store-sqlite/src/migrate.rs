@@ -13,6 +13,7 @@ const MIGRATIONS: &[Migration] = &[
     (4, "band_terms", include_str!("../migrations/0004_band_terms.sql")),
     (5, "web", include_str!("../migrations/0005_web.sql")),
     (6, "awaiting_approval", include_str!("../migrations/0006_awaiting_approval.sql")),
+    (7, "stats", include_str!("../migrations/0007_stats.sql")),
 ];
 
 /// Applies every migration not applied yet.

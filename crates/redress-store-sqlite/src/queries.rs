@@ -1,8 +1,10 @@
 //! Registering and saving inside the writer's batch transaction.
 
+use redress_store::stats::Cell;
 use redress_store::{AttachmentContent, Change, Registered, Registration, StoreError, StoreResult};
 use redress_store_sql::intake::Intake;
 use redress_store_sql::records::{self, ComplaintRow, IdempotencyRow, OutcomeRows, TrackingCodeRow};
+use redress_store_sql::stats::{self, IdentityRow};
 use redress_store_sql::{Builder, ROWS_PER_STATEMENT, execute, fetch_optional, get};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -22,6 +24,10 @@ pub struct Pending<'a> {
     tracking_codes: Vec<TrackingCodeRow>,
     attachments: Vec<&'a AttachmentContent>,
     text: TextRows,
+    /// The new complaints' statistics cells, summed by key when the batch ends.
+    cells: Vec<Cell>,
+    /// Their complainants' identity keys.
+    identity: Vec<IdentityRow>,
 }
 
 impl<'a> Pending<'a> {
@@ -37,6 +43,8 @@ impl<'a> Pending<'a> {
             tracking_codes: Vec::new(),
             attachments: Vec::new(),
             text: TextRows::default(),
+            cells: Vec::new(),
+            identity: Vec::new(),
         })
     }
 
@@ -54,8 +62,9 @@ impl<'a> Pending<'a> {
         u64::try_from(*next).map_err(|e| StoreError::corrupt("complaint serial", e))
     }
 
-    /// Inserts every pending row (the registrations' files first), updates the handlers' loads
-    /// and records the last number handed out.
+    /// Inserts every pending row (the registrations' files first), adds the statistics cells
+    /// of the whole batch (summed by key), updates the handlers' loads and records the last
+    /// number handed out.
     pub async fn flush(self, conn: &mut SqliteConnection) -> StoreResult<()> {
         records::insert_attachments::<SqliteEngine>(conn, &self.attachments).await?;
         records::insert_complaints::<SqliteEngine>(conn, &self.complaints).await?;
@@ -63,6 +72,8 @@ impl<'a> Pending<'a> {
         self.outcomes.insert::<SqliteEngine>(conn).await?;
         records::insert_idempotency_keys::<SqliteEngine>(conn, &self.idempotency).await?;
         records::insert_tracking_codes::<SqliteEngine>(conn, &self.tracking_codes).await?;
+        stats::insert_identity::<SqliteEngine>(conn, &self.identity).await?;
+        stats::add_cells::<SqliteEngine>(conn, self.cells).await?;
         // Every handler whose load changed, in one statement.
         let changes = self.intake.load_changes();
         for chunk in changes.chunks(ROWS_PER_STATEMENT) {
@@ -100,6 +111,8 @@ pub async fn register<'a>(conn: &mut SqliteConnection, reg: &'a Registration, pe
     pending.idempotency.extend(record.idempotency);
     pending.tracking_codes.extend(record.tracking_code);
     pending.attachments.extend(&reg.attachments);
+    pending.cells.extend(record.cells);
+    pending.identity.extend(record.identity);
     pending.complaints.push(record.row);
     Ok(Registered::Created(Box::new(record.complaint)))
 }

@@ -127,3 +127,31 @@ pub fn complaint_id(text: &str) -> StoreResult<ComplaintId> {
 pub fn status_names(statuses: &[Status]) -> Vec<&'static str> {
     statuses.iter().map(|s| s.as_str()).collect()
 }
+
+/// The keys under which a complainant is found again: the SHA-256 (hex) of each of their
+/// identity document number, telephone (digits only, a leading `+86`/`86` country code
+/// dropped) and e-mail address (lower case), each tagged with its kind. A person is the same
+/// when any key matches. Only hashes are stored, so the index holds no contact details.
+pub fn identity_keys(complaint: &Complaint) -> Vec<String> {
+    identity_keys_of(&complaint.complainant)
+}
+
+/// [`identity_keys`] of a complainant.
+pub fn identity_keys_of(p: &redress_domain::complaint::Complainant) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let mut plain = Vec::new();
+    if let Some(id) = &p.id_number {
+        plain.push(format!("id:{}", id.as_str().to_uppercase()));
+    }
+    if let Some(phone) = &p.phone {
+        let digits: String = phone.as_str().chars().filter(char::is_ascii_digit).collect();
+        let national = if digits.len() == 13 && digits.starts_with("86") { &digits[2..] } else { digits.as_str() };
+        if !national.is_empty() {
+            plain.push(format!("phone:{national}"));
+        }
+    }
+    if let Some(email) = &p.email {
+        plain.push(format!("email:{}", email.as_str().trim().to_lowercase()));
+    }
+    plain.into_iter().map(|k| hex::encode(Sha256::digest(k.as_bytes()))).collect()
+}

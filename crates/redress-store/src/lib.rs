@@ -16,10 +16,12 @@ use redress_domain::org::Role;
 use serde::{Deserialize, Serialize};
 
 pub mod columns;
+pub mod stats;
 pub mod summary;
 pub mod text;
 pub mod web;
 
+pub use stats::{StatColumn, StatQuery, StatRow};
 pub use summary::ComplaintSummary;
 pub use text::{
     Incident, IncidentJoin, IncidentMember, IncidentScan, LabelledText, ModelInfo, Ranking, SearchDocument, SearchHit,
@@ -119,7 +121,14 @@ pub struct Registration {
     /// same transaction as the complaint, content addressed (content stored already is left as
     /// it is): a registration that fails stores none of them, and neither does a replayed one.
     pub attachments: Vec<AttachmentContent>,
+    /// The statistics cells of the record `build` makes, added in the same transaction (not
+    /// for a replayed request).
+    pub stats: StatsOf,
 }
+
+/// The statistics cells of a built record (`redress_analytics::cells_of` with the profile's
+/// time zone); like [`BuildRecord`] it may be called more than once and must be pure.
+pub type StatsOf = Box<dyn Fn(&Complaint) -> Vec<stats::Cell> + Send + Sync>;
 
 /// What registering did.
 #[derive(Debug, Clone)]
@@ -164,6 +173,9 @@ pub struct Change {
     /// transaction: if it was used already, the whole save fails with
     /// [`StoreError::Duplicate`] and nothing of it is written.
     pub consumed_link: Option<String>,
+    /// What the save changes in the statistics cells (`after − before`), added in the same
+    /// transaction.
+    pub stats: Vec<stats::Cell>,
 }
 
 /// A file's content, stored under its SHA-256.
@@ -519,4 +531,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// Which of `ids` the user has read, ascending.
     async fn read_notifications(&self, user_id: &str, ids: &[i64]) -> StoreResult<Vec<i64>>;
+
+    /// Sums of statistics cells (see [`stats`]).
+    async fn stat_rows(&self, query: &StatQuery) -> StoreResult<Vec<StatRow>>;
+
+    /// Every stored cell whose count or sum is not zero, in key order (for checks against a
+    /// recount).
+    async fn stat_cells(&self) -> StoreResult<Vec<stats::Cell>>;
+
+    /// Empties the statistics cells (before [`Store::add_stat_cells`] rebuilds them from the
+    /// records, with no server running).
+    async fn clear_stat_cells(&self) -> StoreResult<()>;
+
+    /// Adds cells to the statistics in one transaction.
+    async fn add_stat_cells(&self, cells: &[stats::Cell]) -> StoreResult<()>;
+
+    /// Stores `notifications` unless `once` was used before (then stores nothing and answers
+    /// `false`): a job run on several servers, or again, tells people of the same thing once.
+    async fn notify_once(&self, once: &str, notifications: &[redress_domain::complaint::Notification], at: Timestamp) -> StoreResult<bool>;
+
+    /// Complaints of the person known by any of `keys` (see [`columns::identity_keys`]),
+    /// newest first, at most `limit`.
+    async fn complaints_by_identity(&self, keys: &[String], limit: u32) -> StoreResult<Vec<Complaint>>;
+
+    /// Files complaint `id`, received at `received_at`, under the identity `keys` (see
+    /// [`columns::identity_keys`]); keys filed already are left as they are, so running it
+    /// again changes nothing. Registration files new complaints itself; this is for complaints
+    /// stored before the identity index existed. [`StoreError::NotFound`] if there is no such
+    /// complaint.
+    async fn index_identity(&self, id: ComplaintId, received_at: Timestamp, keys: &[String]) -> StoreResult<()>;
 }

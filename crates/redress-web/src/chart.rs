@@ -3,7 +3,8 @@
 //! The SVG carries no `style` attribute (the Content-Security-Policy forbids inline styles):
 //! shapes use presentation attributes (`fill`, `stroke`, `font-size`), which the stylesheet
 //! may override through the classes `chart`, `bar` (`chart-bar`), `axis` (`chart-axis`),
-//! `chart-grid`, `chart-label` and `chart-empty`. Every text that goes into the markup is
+//! `chart-grid`, `chart-label`, `chart-value`, `chart-line`, `chart-dot` and `chart-empty`.
+//! Heat maps are tables shaded by the classes `heat-0` … `heat-9` ([`heat_level`]). Every text that goes into the markup is
 //! escaped here, so the result can be placed in a page as it is.
 
 use std::fmt::{self, Write as _};
@@ -136,6 +137,158 @@ pub fn bar_chart(label: &str, bars: &[Bar], empty: &str) -> Svg {
     Svg(out)
 }
 
+/// Height of one row of a horizontal bar chart.
+const ROW: f64 = 24.0;
+/// Width of the label column of a horizontal bar chart.
+const LABEL_WIDTH: f64 = 250.0;
+/// Room kept right of the longest horizontal bar for its value.
+const VALUE_ROOM: f64 = 70.0;
+/// Most characters of a label written beside a horizontal bar (the tooltip has it whole).
+const MAX_LABEL_CHARS: usize = 20;
+
+/// A label cut to `max` characters, with an ellipsis when cut.
+fn shorten(label: &str, max: usize) -> String {
+    if label.chars().count() <= max { label.to_string() } else { format!("{}…", label.chars().take(max.saturating_sub(1)).collect::<String>()) }
+}
+
+/// A horizontal bar chart of categories (one row per bar, largest first as given): the label
+/// at the left, the bar, and the value at its end. Suits long names (business types, units).
+pub fn hbar_chart(label: &str, bars: &[Bar], empty: &str) -> Svg {
+    let height = if bars.is_empty() { 48.0 } else { TOP + ROW * bars.len() as f64 + 8.0 };
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg class="chart chart-h" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-label="{}">"#,
+        escape(label)
+    );
+    let _ = write!(out, "<title>{}</title>", escape(label));
+    if bars.is_empty() {
+        let _ = write!(out, r#"<text class="chart-empty" x="{}" y="30" text-anchor="middle" font-size="14" fill="currentColor">{}</text></svg>"#, WIDTH / 2.0, escape(empty));
+        return Svg(out);
+    }
+    let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
+    let span = WIDTH - LABEL_WIDTH - VALUE_ROOM;
+    let _ = write!(
+        out,
+        r#"<line class="axis chart-axis" x1="{LABEL_WIDTH}" y1="{TOP}" x2="{LABEL_WIDTH}" y2="{:.1}" stroke="currentColor" stroke-width="1"/>"#,
+        TOP + ROW * bars.len() as f64
+    );
+    for (i, b) in bars.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let w = span * b.value as f64 / max as f64;
+        let _ = write!(
+            out,
+            r#"<text class="chart-label" x="{:.1}" y="{:.1}" text-anchor="end" font-size="12" fill="currentColor">{}</text>"#,
+            LABEL_WIDTH - 8.0,
+            y + ROW * 0.65,
+            escape(&shorten(&b.label, MAX_LABEL_CHARS))
+        );
+        let _ = write!(
+            out,
+            r#"<rect class="bar chart-bar" x="{LABEL_WIDTH}" y="{:.1}" width="{w:.1}" height="{:.1}" fill="currentColor"><title>{}</title></rect>"#,
+            y + ROW * 0.15,
+            ROW * 0.7,
+            escape(&b.tooltip)
+        );
+        let _ = write!(
+            out,
+            r#"<text class="chart-label chart-value" x="{:.1}" y="{:.1}" font-size="12" fill="currentColor">{}</text>"#,
+            LABEL_WIDTH + w + 6.0,
+            y + ROW * 0.65,
+            b.value
+        );
+    }
+    out.push_str("</svg>");
+    Svg(out)
+}
+
+/// One point of a level chart: its label under the axis, a level from 0 to 1, and a tooltip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Level {
+    /// Label under the point (a day).
+    pub label: String,
+    /// From 0 to 1 (clamped).
+    pub value: f64,
+    /// Tooltip (`<title>`).
+    pub tooltip: String,
+}
+
+/// Height of a level chart.
+pub const LEVEL_HEIGHT: f64 = 160.0;
+
+/// A small line chart of levels from 0 to 1 in order (an emotion's intensity over time), with
+/// a dot per point and the axis marked 0, 50 and 100 %.
+pub fn level_chart(label: &str, points: &[Level], empty: &str) -> Svg {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg class="chart chart-level" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {LEVEL_HEIGHT}" width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-label="{}">"#,
+        escape(label)
+    );
+    let _ = write!(out, "<title>{}</title>", escape(label));
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = LEVEL_HEIGHT - TOP - BOTTOM;
+    let base = TOP + plot_h;
+    for (tick, text) in [(0.0, "0%"), (0.5, "50%"), (1.0, "100%")] {
+        let y = base - plot_h * tick;
+        let _ = write!(
+            out,
+            r#"<line class="chart-grid" x1="{LEFT}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="currentColor" stroke-opacity="0.15" stroke-width="1"/><text class="chart-label" x="{}" y="{:.1}" text-anchor="end" font-size="11" fill="currentColor">{text}</text>"#,
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            y + 4.0
+        );
+    }
+    let _ = write!(out, r#"<line class="axis chart-axis" x1="{LEFT}" y1="{base}" x2="{}" y2="{base}" stroke="currentColor" stroke-width="1"/>"#, WIDTH - RIGHT);
+    if points.is_empty() {
+        let _ = write!(
+            out,
+            r#"<text class="chart-empty" x="{}" y="{}" text-anchor="middle" font-size="14" fill="currentColor">{}</text></svg>"#,
+            LEFT + plot_w / 2.0,
+            TOP + plot_h / 2.0,
+            escape(empty)
+        );
+        return Svg(out);
+    }
+    let band = plot_w / points.len() as f64;
+    let every = points.len().div_ceil(MAX_X_LABELS);
+    let at = |i: usize, v: f64| {
+        let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+        (LEFT + band * (i as f64 + 0.5), base - plot_h * v)
+    };
+    if points.len() > 1 {
+        let path: Vec<String> = points.iter().enumerate().map(|(i, p)| {
+            let (x, y) = at(i, p.value);
+            format!("{x:.1},{y:.1}")
+        }).collect();
+        let _ = write!(out, r#"<polyline class="chart-line" points="{}" fill="none" stroke="currentColor" stroke-width="2"/>"#, path.join(" "));
+    }
+    for (i, p) in points.iter().enumerate() {
+        let (x, y) = at(i, p.value);
+        let _ = write!(out, r#"<circle class="chart-dot" cx="{x:.1}" cy="{y:.1}" r="5" fill="currentColor"><title>{}</title></circle>"#, escape(&p.tooltip));
+        if i % every == 0 {
+            let _ = write!(
+                out,
+                r#"<text class="chart-label" x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="11" fill="currentColor">{}</text>"#,
+                base + 16.0,
+                escape(&p.label)
+            );
+        }
+    }
+    out.push_str("</svg>");
+    Svg(out)
+}
+
+/// The shade (0–9) of a heat-map cell: 0 only for nothing, 9 for the largest value.
+pub fn heat_level(value: i64, max: i64) -> u8 {
+    if value <= 0 || max <= 0 {
+        return 0;
+    }
+    let level = (value.min(max) as f64 / max as f64 * 9.0).ceil();
+    // Between 1 and 9 by construction.
+    level.clamp(1.0, 9.0) as u8
+}
+
 /// Escapes a text for SVG content and attribute values.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -237,6 +390,53 @@ mod tests {
         let at = rect.find(r#" width=""#).expect("a bar width") + 8;
         let width: f64 = rect[at..at + rect[at..].find('"').expect("closed")].parse().expect("a number");
         assert!(width <= MAX_BAR_WIDTH, "{width}");
+    }
+
+    #[test]
+    fn horizontal_bars_scale_to_the_largest_and_escape_their_labels() {
+        let svg = hbar_chart("by type", &[bar("<信用卡>", 8), bar("a very long label that goes on and on", 2)], "none");
+        let s = svg.as_str();
+        assert_eq!(s.matches("<rect ").count(), 2);
+        assert!(s.contains("&lt;信用卡&gt;") && !s.contains("<信用卡>"));
+        assert!(s.contains("…"), "a long label is cut");
+        assert!(s.contains("<title>a very long label that goes on and on: 2</title>"), "the tooltip keeps it whole");
+        assert!(!s.contains("style") && !s.contains("NaN"));
+        let widths: Vec<f64> = s
+            .split("<rect ")
+            .skip(1)
+            .map(|r| {
+                let at = r.find(" width=\"").expect("a width") + 8;
+                r[at..at + r[at..].find('"').expect("closed")].parse().expect("a number")
+            })
+            .collect();
+        assert!((widths[0] - 4.0 * widths[1]).abs() < 0.5, "{widths:?}");
+        assert!(hbar_chart("x", &[], "<none>").as_str().contains("&lt;none&gt;"));
+    }
+
+    #[test]
+    fn a_level_chart_has_a_dot_per_point_within_the_plot() {
+        let points: Vec<Level> = [0.0, 0.5, 1.0, 7.0, f64::NAN]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Level { label: format!("d{i}"), value: *v, tooltip: format!("<{i}>") })
+            .collect();
+        let svg = level_chart("intensity", &points, "none");
+        let s = svg.as_str();
+        assert_eq!(s.matches("<circle ").count(), 5);
+        assert!(s.contains("<polyline "));
+        assert!(!s.contains("NaN") && !s.contains("inf") && !s.contains("style"));
+        assert!(s.contains("&lt;3&gt;"));
+        assert!(level_chart("x", &[], "empty").as_str().contains(">empty</text>"));
+    }
+
+    #[test]
+    fn heat_levels_run_from_zero_to_nine() {
+        assert_eq!(heat_level(0, 10), 0);
+        assert_eq!(heat_level(1, 0), 0);
+        assert_eq!(heat_level(1, 100), 1);
+        assert_eq!(heat_level(50, 100), 5);
+        assert_eq!(heat_level(100, 100), 9);
+        assert_eq!(heat_level(200, 100), 9);
     }
 
     #[test]

@@ -124,6 +124,7 @@ macro_rules! catalog_files {
             include_str!(concat!("../../../data/i18n/", $lang, "/staff.toml")),
             include_str!(concat!("../../../data/i18n/", $lang, "/admin.toml")),
             include_str!(concat!("../../../data/i18n/", $lang, "/customer.toml")),
+            include_str!(concat!("../../../data/i18n/", $lang, "/analytics.toml")),
         ]
         .join("\n")
     };

@@ -26,6 +26,8 @@ pub struct UserBar {
     pub registers: bool,
     /// May open the administration pages (users, rules, models).
     pub administers: bool,
+    /// May see the statistics (analysis, scorecards).
+    pub statistics: bool,
 }
 
 /// The common parts of a page.
@@ -66,6 +68,7 @@ impl Page {
             approves: policy::grant(c.role(), Operation::ApproveResolution) != policy::Grant::None,
             registers: policy::grant(c.role(), Operation::Register) != policy::Grant::None,
             administers: policy::grant(c.role(), Operation::ViewUsers) != policy::Grant::None,
+            statistics: policy::grant(c.role(), Operation::ViewStatistics) != policy::Grant::None,
         };
         Page { lang: staff.lang, title, user: Some(user), csrf: staff.csrf.clone(), nav, tz: app.rules.default_rules().profile.time_zone(), notice: None }
     }

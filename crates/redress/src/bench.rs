@@ -635,7 +635,7 @@ async fn intake(args: IntakeArgs, config: &Config, rules: Arc<RuleBook>) -> anyh
     );
 
     let server = start_server(state.clone()).await?;
-    let schedule = redress_app::jobs::Schedule { sweep_every: Duration::from_secs(config.scheduler_interval_seconds.max(1)), detect_every: Duration::from_secs(5) };
+    let schedule = redress_app::jobs::Schedule { sweep_every: Duration::from_secs(config.scheduler_interval_seconds.max(1)), detect_every: Duration::from_secs(5), alert_every: Duration::from_secs(3600) };
     let scheduler = redress_app::jobs::spawn(state.clone(), schedule);
     println!("  server:   {} (the same router and scheduler as `redress serve`)", server.base);
     let (_, rss_before) = memory();

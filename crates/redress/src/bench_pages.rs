@@ -659,6 +659,8 @@ async fn load(args: &PagesArgs, db: &FreshDb, state: &AppState, book: &Arc<RuleB
                 let insight = st.insight.get();
                 let new = &d.new;
                 let index = redress_app::intelligence::text_index(&insight, new.title.as_ref().map_or("", |t| t.as_str()), new.narrative.as_str(), new.request.as_str(), predictions);
+                let emotion = redress_app::analytics::intake_emotion(&index.reading);
+                let tz = redress_domain::complaint::time_zone(book.default_rules());
                 let registration = Registration {
                     id: ComplaintId::generate(d.now),
                     department: d.department.clone(),
@@ -669,6 +671,7 @@ async fn load(args: &PagesArgs, db: &FreshDb, state: &AppState, book: &Arc<RuleB
                     build: Box::new(move |ctx| {
                         let rules = book.default_rules();
                         let (mut c, mut out) = d.clone().register(ctx, rules);
+                        c.emotion = emotion.clone();
                         if let Some(step) = live(&mut c, &mut out, &plan, &heads, rules, now)
                             && let Ok(mut refused) = refused.lock()
                         {
@@ -679,6 +682,7 @@ async fn load(args: &PagesArgs, db: &FreshDb, state: &AppState, book: &Arc<RuleB
                     text: index,
                     tracking_code_hash: None,
                     attachments: Vec::new(),
+                    stats: Box::new(move |c| redress_analytics::cells_of(c, &tz)),
                 };
                 st.store.register(registration).await
             });

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_pages;
 pub mod cli_complaint;
 pub mod cli_error;
+pub mod cli_stats;
 pub mod cli_text;
 pub mod config;
 pub mod import;

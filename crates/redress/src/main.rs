@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use redress::{app_state, bench, cli_complaint, cli_text, import, users};
+use redress::{app_state, bench, cli_complaint, cli_stats, cli_text, import, users};
 use redress_app::jobs;
 
 // The request path allocates many small strings and JSON values from several threads at once;
@@ -65,6 +65,9 @@ enum Command {
     Models(cli_text::ModelsCommand),
     /// Index complaints stored before the text index existed.
     Reindex,
+    /// The statistics behind the analyses and reports.
+    #[command(subcommand)]
+    Stats(cli_stats::StatsCommand),
     /// Detect incidents now, or list them.
     #[command(subcommand)]
     Incidents(cli_text::IncidentsCommand),
@@ -106,7 +109,7 @@ async fn run() -> anyhow::Result<()> {
                 println!("its API token (shown once; send it as 'Authorization: Bearer TOKEN'):");
                 println!("{}", first.token);
             }
-            let schedule = jobs::Schedule { sweep_every: Duration::from_secs(config.scheduler_interval_seconds.max(1)), detect_every: Duration::from_secs(5) };
+            let schedule = jobs::Schedule { sweep_every: Duration::from_secs(config.scheduler_interval_seconds.max(1)), detect_every: Duration::from_secs(5), alert_every: Duration::from_secs(3600) };
             jobs::spawn(state.clone(), schedule);
             redress_app::intelligence::spawn_model_refresher(state.store.clone(), state.insight.clone(), Duration::from_secs(30));
             tracing::info!(%addr, engine = state.store.engine(), profile = %state.rules.default_profile, "serving");
@@ -134,6 +137,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Models(cmd) => cli_text::models(cmd, &state).await?,
         Command::Reindex => cli_text::reindex(&state).await?,
         Command::Incidents(cmd) => cli_text::incidents(cmd, &state).await?,
+        Command::Stats(cmd) => cli_stats::run(cmd, &state).await?,
         Command::Bench(_) => unreachable!("handled before the store is opened"),
     }
     Ok(())

@@ -676,3 +676,32 @@ fn events_round_trip_under_their_wire_names() {
     assert_eq!(json["action"], "follow_up_satisfied");
     assert_eq!(serde_json::from_value::<Event>(json).unwrap(), out.events[0]);
 }
+
+#[test]
+fn each_ending_is_kept_as_a_closing_that_a_reopening_leaves_in_place() {
+    let handler = actor("h1", Role::Handler, Some("SH-CARD"));
+    let mut c = complaint_in(S::ResolutionProposed);
+    c.apply(Action::Decide { verification: long("核实"), basis: long("依据"), reasons: long("理由"), remedies: Vec::new() }, &handler, now(), rules()).unwrap();
+    assert_eq!(c.closings.len(), 1);
+    let first = c.closings[0].clone();
+    assert_eq!((first.status, first.at, first.resolution), (S::Decided, now(), Some(ResolutionKind::Explanation)));
+    assert_eq!(first.department, c.owner.department);
+    assert_eq!(first.handler.as_ref().map(|h| h.id.as_str()), Some("h1"));
+    assert!(first.on_time && !first.upheld());
+    assert_eq!(first.handling_days, first.calendar_days, "cn-nfra counts calendar days");
+    // The follow-up is recorded on the closing it follows; dissatisfaction reopens and the
+    // closing stays.
+    c.apply(Action::RecordFollowUp { satisfaction: Satisfaction::Dissatisfied, comments: None }, &handler, now(), rules()).unwrap();
+    assert_eq!(c.status, S::Investigating);
+    assert_eq!(c.closings.len(), 1);
+    assert_eq!(c.closings[0].satisfaction, Some(Satisfaction::Dissatisfied));
+    assert_eq!(c.closings[0].followed_up_at, Some(now()));
+    // Withdrawing ends it again: a second closing.
+    c.apply(Action::Withdraw { reason: None }, &handler, now(), rules()).unwrap();
+    assert_eq!(c.closings.iter().map(|x| x.status).collect::<Vec<_>>(), vec![S::Decided, S::Withdrawn]);
+    assert_eq!(c.closings[1].resolution, None);
+    // Actions that end nothing add no closing.
+    let mut open = complaint_in(S::Investigating);
+    open.apply(Action::AddNote { text: long("致电客户"), customer_contact: true }, &handler, now(), rules()).unwrap();
+    assert!(open.closings.is_empty());
+}

@@ -80,6 +80,8 @@ pub struct ComplaintPage {
     pub emotion: Option<(String, String)>,
     /// Similar earlier complaints.
     pub similar: Vec<SimilarItem>,
+    /// How many complaints of this complainant the person may see (this one included).
+    pub person_complaints: Option<usize>,
     /// The actions the person may take now.
     pub actions: Vec<&'static str>,
     /// What to say on the follow-up call: the follow-up message the profile's templates give.
@@ -194,6 +196,9 @@ async fn build(app: &App, staff: &Staff, number: &str, shown: Shown) -> Result<C
     let messages = app.store.messages(c.id).await?;
     let reading = text::reading(app, caller, &c.id.to_string()).await.ok();
     let similar = text::similar(app, caller, &c.id.to_string(), 5).await.map(|(_, s)| s).unwrap_or_default();
+    // The profile reads the person's complaints by an index (at most a few hundred); the box
+    // is left out rather than failing the page.
+    let person_complaints = redress_app::person::profile(app, caller, &c.id.to_string()).await.ok().map(|pr| pr.complaints.len());
     let p = Page::staff(app, staff, "complaint.title", "work").with_notice(notice);
     let lang = p.lang;
     let rules = app.rules.rules(&c.profile).unwrap_or_else(|| app.rules.default_rules());
@@ -261,6 +266,7 @@ async fn build(app: &App, staff: &Staff, number: &str, shown: Shown) -> Result<C
         reading,
         emotion,
         similar,
+        person_complaints,
         actions,
         call_script,
         handlers,

@@ -3,11 +3,14 @@
 
 pub mod account;
 pub mod admin;
+pub mod analysis;
 pub mod complaint;
 pub mod incidents;
 pub mod notifications;
+pub mod person;
 pub mod queues;
 pub mod register;
+pub mod scorecards;
 pub mod search;
 pub mod work;
 

@@ -8,9 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use redress_app::text::{self, SearchItem, SearchParams};
+use redress_app::complaints::{self, ListParams};
 use redress_app::{App, AppError, ErrorKind};
 use redress_domain::classify::Dimension;
-use redress_store::Ranking;
+use redress_store::{ComplaintSummary, Ranking};
 use serde::{Deserialize, Serialize};
 
 use crate::error::PageError;
@@ -54,6 +55,8 @@ pub struct SearchForm {
     pub to: String,
     /// Hits skipped.
     pub offset: String,
+    /// Where a list without words goes on (a cursor of the complaint list).
+    pub cursor: String,
 }
 
 impl SearchForm {
@@ -79,6 +82,19 @@ impl SearchForm {
             params.push(("offset", offset.to_string()));
         }
         format!("/search?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
+    }
+
+    /// The filters without words as address parameters, continuing after a cursor.
+    fn list_link(&self, cursor: &str) -> String {
+        let link = self.link(0);
+        let sep = if link.ends_with('?') { "" } else { "&" };
+        format!("{link}{sep}{}", serde_urlencoded::to_string([("cursor", cursor)]).unwrap_or_default())
+    }
+
+    /// Whether a filter other than the words is given: the complaints matching the filters are
+    /// listed newest first even without words (the analysis page links here).
+    fn has_filters(&self) -> bool {
+        [&self.status, &self.channel, &self.business_type, &self.cause, &self.severity, &self.department, &self.from, &self.to].iter().any(|v| !v.trim().is_empty())
     }
 }
 
@@ -147,6 +163,10 @@ pub struct SearchPage {
     pub next: Option<String>,
     /// Validation messages by field.
     pub errors: FieldErrors,
+    /// Whether the complaints matching the filters were listed (no words given).
+    pub listed: bool,
+    /// The complaints listed, newest first.
+    pub items: Vec<ComplaintSummary>,
 }
 
 /// `12345` as `12,345`.
@@ -250,9 +270,14 @@ pub async fn search(State(app): State<App>, staff: Staff, Query(form): Query<Sea
         previous: None,
         next: None,
         errors: FieldErrors::default(),
+        listed: false,
+        items: Vec::new(),
         p,
     };
     if page.form.q.trim().is_empty() {
+        if page.form.has_filters() {
+            return list(&app, &staff, page).await;
+        }
         return render(&page);
     }
     let f = &page.form;
@@ -302,6 +327,37 @@ pub async fn search(State(app): State<App>, staff: Staff, Query(form): Query<Sea
     }
     let hits = results.items.into_iter().map(|item| hit(&app, &page.p, item)).collect();
     page.hits = hits;
+    render(&page)
+}
+
+/// Lists the complaints matching the filters, newest first, a page at a time.
+async fn list(app: &App, staff: &Staff, mut page: SearchPage) -> Result<Response, PageError> {
+    let f = &page.form;
+    let params = ListParams {
+        status: blank_is_none(&f.status),
+        channel: blank_is_none(&f.channel),
+        department: blank_is_none(&f.department),
+        severity: blank_is_none(&f.severity),
+        business_type: blank_is_none(&f.business_type),
+        cause: blank_is_none(&f.cause),
+        received_from: day_start(&page.p, &f.from, false),
+        received_to: day_start(&page.p, &f.to, true),
+        cursor: blank_is_none(&f.cursor),
+        limit: Some(PAGE_SIZE.to_string()),
+        ..Default::default()
+    };
+    let listed = match complaints::list(app, &staff.caller, &params).await {
+        Ok(l) => l,
+        Err(e) if e.kind == ErrorKind::Invalid => {
+            let field = form_field(e.field.as_deref().unwrap_or("")).to_string();
+            page.errors = FieldErrors::from_app(&AppError::invalid(field, e.message.clone()));
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    page.listed = true;
+    page.next = listed.next.map(|c| page.form.list_link(&c.encode()));
+    page.items = listed.items;
     render(&page)
 }
 

@@ -5,6 +5,8 @@ mod support;
 
 mod admin_pages;
 mod api_errors;
+mod analytics_api;
+mod analytics_pages;
 mod api_lifecycle;
 mod bad_input;
 mod browser;
@@ -14,6 +16,8 @@ mod crash;
 mod customer_pages;
 mod leaks;
 mod permissions;
+mod stats_recount;
+mod store_stats;
 mod store_story;
 mod store_web;
 mod text;

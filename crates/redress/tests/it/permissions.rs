@@ -161,6 +161,7 @@ async fn register_received(app: &TestApp, department: &str, seq: u32) -> String 
         text: Default::default(),
         tracking_code_hash: None,
         attachments: Vec::new(),
+        stats: Box::new(|_| Vec::new()),
     };
     let registered = st.store.register(registration).await.expect("register a received complaint");
     assert_eq!(registered.complaint().status, Status::Received);

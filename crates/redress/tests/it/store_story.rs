@@ -74,6 +74,7 @@ fn registration(book: &Arc<RuleBook>, new: NewComplaint, now: Timestamp, idempot
         text,
         tracking_code_hash: None,
         attachments: Vec::new(),
+        stats: Box::new(|_| Vec::new()),
     }
 }
 
@@ -152,7 +153,7 @@ async fn store_story(engine: Engine) {
     let mine = if a.owner.handler.as_ref().unwrap().id == h1 { a.clone() } else { b.clone() };
     let mut c = mine.clone();
     let outcome = c.apply(Action::StartInvestigation, &actor, now, book.default_rules()).unwrap();
-    let change = Change { complaint: c.clone(), expected_version: mine.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None, attachment: None, consumed_link: None };
+    let change = Change { complaint: c.clone(), expected_version: mine.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None, attachment: None, consumed_link: None, stats: Vec::new() };
     store.save(change.clone()).await.unwrap();
     assert!(matches!(store.save(change).await, Err(StoreError::Conflict)));
     let saved = store.complaint(c.id).await.unwrap().unwrap();
@@ -166,7 +167,7 @@ async fn store_story(engine: Engine) {
         let (reference, file) = evidence(content, now);
         let mut after = saved.clone();
         let outcome = after.apply(Action::Attach { attachment: reference }, &actor, now, book.default_rules()).unwrap();
-        let change = Change { complaint: after, expected_version: saved.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None, attachment: Some(file.clone()), consumed_link: None };
+        let change = Change { complaint: after, expected_version: saved.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None, attachment: Some(file.clone()), consumed_link: None, stats: Vec::new() };
         (change, file)
     };
     let (change, file) = attach(b"receipt of the annual fee");
@@ -181,7 +182,7 @@ async fn store_story(engine: Engine) {
     let load_before = store.user(&h1).await.unwrap().unwrap().open_load;
     let mut w = saved.clone();
     let outcome = w.apply(Action::Withdraw { reason: None }, &actor, now, book.default_rules()).unwrap();
-    store.save(Change { complaint: w.clone(), expected_version: saved.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None, attachment: None, consumed_link: None }).await.unwrap();
+    store.save(Change { complaint: w.clone(), expected_version: saved.version, previous_handler: Some(h1.clone()), was_open: true, outcome, text: None, attachment: None, consumed_link: None, stats: Vec::new() }).await.unwrap();
     assert_eq!(store.user(&h1).await.unwrap().unwrap().open_load, load_before - 1);
 
     // Lists: filters and keyset pagination, newest first.
@@ -210,7 +211,7 @@ async fn store_story(engine: Engine) {
     let mut overdue = candidates[0].clone();
     let version = overdue.version;
     let outcome = overdue.apply(Action::MarkDue { state: DueState::Overdue }, &Actor::system(), now, book.default_rules()).unwrap();
-    store.save(Change { complaint: overdue.clone(), expected_version: version, previous_handler: overdue.owner.handler.as_ref().map(|h| h.id.clone()), was_open: true, outcome, text: None, attachment: None, consumed_link: None }).await.unwrap();
+    store.save(Change { complaint: overdue.clone(), expected_version: version, previous_handler: overdue.owner.handler.as_ref().map(|h| h.id.clone()), was_open: true, outcome, text: None, attachment: None, consumed_link: None, stats: Vec::new() }).await.unwrap();
     let again = store.due_candidates(now + SignedDuration::from_hours(24 * 16), soon, 100).await.unwrap();
     assert_eq!(again.len(), 2);
 
@@ -219,13 +220,13 @@ async fn store_story(engine: Engine) {
     let version = e.version;
     let was = e.owner.handler.as_ref().map(|h| h.id.clone());
     let outcome = e.apply(Action::Escalate { reason: EscalationReason::parse("reason", "test").unwrap() }, &Actor::system(), now, book.default_rules()).unwrap();
-    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was.clone(), was_open: true, outcome, text: None, attachment: None, consumed_link: None }).await.unwrap();
+    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was.clone(), was_open: true, outcome, text: None, attachment: None, consumed_link: None, stats: Vec::new() }).await.unwrap();
     let n = store.notifications(Role::DepartmentHead, Some("SH-CARD"), 10).await.unwrap();
     assert_eq!(n.len(), 1);
     assert!(store.notifications(Role::DepartmentHead, Some("GZ-CP"), 10).await.unwrap().is_empty());
     let version = e.version;
     let outcome = e.apply(Action::CorrectClassification { dimension: "cause".into(), code: "C11".into() }, &actor_head(), now, book.default_rules()).unwrap();
-    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was, was_open: true, outcome, text: None, attachment: None, consumed_link: None }).await.unwrap();
+    store.save(Change { complaint: e.clone(), expected_version: version, previous_handler: was, was_open: true, outcome, text: None, attachment: None, consumed_link: None, stats: Vec::new() }).await.unwrap();
     let labels = store.label_corrections(10).await.unwrap();
     assert_eq!(labels.len(), 1);
     assert_eq!(labels[0].complaint_id, b.id);
@@ -261,7 +262,7 @@ async fn text_story(store: &dyn Store, book: &RuleBook, e: &Complaint, now: Time
     let text = redress_domain::fields::LongText::parse("text", "客户补充：已向派出所报案").unwrap();
     let outcome = noted.apply(Action::AddNote { text, customer_contact: true }, &actor_head(), now, book.default_rules()).unwrap();
     let update = TextUpdate { document: redress_app::intelligence::search_document(&noted), reading: Some(serde_json::json!({ "keywords": ["报案"] })) };
-    store.save(Change { complaint: noted.clone(), expected_version: version, previous_handler: was, was_open: true, outcome, text: Some(update), attachment: None, consumed_link: None }).await.unwrap();
+    store.save(Change { complaint: noted.clone(), expected_version: version, previous_handler: was, was_open: true, outcome, text: Some(update), attachment: None, consumed_link: None, stats: Vec::new() }).await.unwrap();
     let found = store.search(&search("派出所", ComplaintFilter::default())).await.unwrap();
     assert_eq!(found.hits.iter().map(|h| h.complaint.id).collect::<Vec<_>>(), vec![e.id]);
     assert_eq!(store.text_row(e.id).await.unwrap().unwrap().reading["keywords"][0], "报案");

@@ -120,6 +120,7 @@ fn registration(book: &Arc<RuleBook>, phone: u32, shape: Shape) -> Registration 
         text: Default::default(),
         tracking_code_hash: tracking_code_hash.map(Into::into),
         attachments: Vec::new(),
+        stats: Box::new(|_| Vec::new()),
     }
 }
 
@@ -156,6 +157,7 @@ async fn change_by(store: &dyn Store, book: &RuleBook, id: ComplaintId, action: 
         text: None,
         attachment: None,
         consumed_link: consumed_link.map(Into::into),
+        stats: Vec::new(),
     }
 }
 

@@ -1,0 +1,43 @@
+-- The statistics cells: for each key (measure, local day, department, handler, channel,
+-- business type, cause, severity, product, value; text dimensions empty when there is none),
+-- the count and the sum of every complaint's contribution (`redress_analytics::cells`). Intake
+-- adds a new complaint's cells and every save adds its difference, in the same transaction as
+-- the complaint; a question sums the cells of a measure over a range of days, so the primary
+-- key starts with those two. Keys whose count and sum went back to zero stay until a rebuild
+-- (`redress stats rebuild`) and are left out of every answer.
+CREATE TABLE stat_cells (
+    measure       TEXT NOT NULL,
+    day           INTEGER NOT NULL,
+    department    TEXT NOT NULL,
+    handler       TEXT NOT NULL,
+    channel       TEXT NOT NULL,
+    business_type TEXT NOT NULL,
+    cause         TEXT NOT NULL,
+    severity      TEXT NOT NULL,
+    product       TEXT NOT NULL,
+    value         TEXT NOT NULL,
+    n             INTEGER NOT NULL,
+    total         INTEGER NOT NULL,
+    PRIMARY KEY (measure, day, department, handler, channel, business_type, cause, severity, product, value)
+) WITHOUT ROWID;
+
+-- Who complained before: each complaint under the hashed keys of its complainant's ID number,
+-- phone and e-mail (`redress_store::columns::identity_keys`), written with the complaint at
+-- intake. The keys are SHA-256 hashes computed in Rust, which SQL cannot compute here: the
+-- complaints stored before this migration are not in this index until `redress stats rebuild`
+-- files them (`Store::index_identity`).
+CREATE TABLE complainant_keys (
+    key          TEXT NOT NULL,
+    complaint_id TEXT NOT NULL REFERENCES complaints (id),
+    received_at  INTEGER NOT NULL,
+    PRIMARY KEY (key, complaint_id)
+) WITHOUT ROWID;
+-- A person's complaints, newest first.
+CREATE INDEX complainant_keys_newest ON complainant_keys (key, received_at, complaint_id);
+
+-- What the jobs have told people of already (a hotspot alert per combination and week): a job
+-- run on several servers, or again, notifies once (`Store::notify_once`).
+CREATE TABLE notified_once (
+    key TEXT PRIMARY KEY,
+    at  INTEGER NOT NULL
+);

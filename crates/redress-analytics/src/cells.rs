@@ -53,6 +53,8 @@ pub enum Measure {
     RiskFlag,
     /// Received, once per respondent staff member named (value: the name as written).
     RespondentStaff,
+    /// Received, once per keyword read from the text at intake (value: the word).
+    Keyword,
     /// Amount in dispute: value the currency, total in hundredths.
     Disputed,
     /// Received, by band of the amount in dispute (`none`, `<1k`, `1k-10k`, `10k-100k`, `>=100k`).
@@ -91,7 +93,7 @@ pub enum Measure {
 
 impl Measure {
     /// Every measure, in a fixed order.
-    pub const ALL: [Measure; 25] = [
+    pub const ALL: [Measure; 26] = [
         Measure::Received,
         Measure::ReceivedHour,
         Measure::CurrentStatus,
@@ -102,6 +104,7 @@ impl Measure {
         Measure::Intensity,
         Measure::RiskFlag,
         Measure::RespondentStaff,
+        Measure::Keyword,
         Measure::Disputed,
         Measure::DisputedBand,
         Measure::RegulatorReferral,
@@ -132,6 +135,7 @@ impl Measure {
             Measure::Intensity => "intensity",
             Measure::RiskFlag => "risk_flag",
             Measure::RespondentStaff => "respondent_staff",
+            Measure::Keyword => "keyword",
             Measure::Disputed => "disputed",
             Measure::DisputedBand => "disputed_band",
             Measure::RegulatorReferral => "regulator_referral",
@@ -317,6 +321,12 @@ pub fn cells_of(complaint: &Complaint, tz: &TimeZone) -> Vec<Cell> {
     staff.dedup();
     for name in staff {
         push(&base, Measure::RespondentStaff, name, 0);
+    }
+    let mut words: Vec<String> = c.keywords.iter().map(|w| product_key(Some(w))).filter(|w| !w.is_empty()).collect();
+    words.sort();
+    words.dedup();
+    for word in words {
+        push(&base, Measure::Keyword, word, 0);
     }
     if let Some(m) = &c.amount {
         push(&base, Measure::Disputed, wire(&m.currency), hundredths(m.amount));

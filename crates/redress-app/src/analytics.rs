@@ -30,6 +30,15 @@ pub fn intake_emotion(reading: &serde_json::Value) -> Option<EmotionMark> {
     Some(EmotionMark { kind, intensity })
 }
 
+/// The most telling words of a reading, as the record keeps them.
+pub fn intake_keywords(reading: &serde_json::Value) -> Vec<String> {
+    reading
+        .get("keywords")
+        .and_then(serde_json::Value::as_array)
+        .map(|words| words.iter().filter_map(|w| w.as_str()).take(Complaint::MAX_KEYWORDS).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
 /// The most complaints of one person read to find a repeat or build a profile.
 pub const PERSON_LIMIT: u32 = 500;
 
@@ -204,7 +213,7 @@ impl AnalysisFilter {
 }
 
 fn parse_day(field: &str, value: &str) -> AppResult<Date> {
-    value.trim().parse::<Date>().map_err(|_| AppError::invalid(field, format!("'{}' is not a date (YYYY-MM-DD)", value.trim())))
+    value.trim().parse::<Date>().map_err(|_| AppError::invalid(field, "not a date (YYYY-MM-DD)"))
 }
 
 fn non_empty(value: &Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {

@@ -141,6 +141,7 @@ pub async fn register_with_tracking_code(
         classification.business_type = Some(label);
     }
     let emotion = crate::analytics::intake_emotion(&text_index.reading);
+    let keywords = crate::analytics::intake_keywords(&text_index.reading);
     let repeat_of = crate::analytics::repeat_of(app, &new, rules).await?;
     let draft = Draft::prepare(new, classification, rules, &caller.actor(), now);
     let tz = redress_domain::complaint::time_zone(rules);
@@ -158,6 +159,7 @@ pub async fn register_with_tracking_code(
                 crate::customer::add_tracking_code(&mut outcome.messages, &tracking_code);
                 add_registration_files(&mut c, &mut outcome, &file_refs);
                 c.emotion = emotion.clone();
+                c.keywords = keywords.clone();
                 c.repeat_of = repeat_of.clone();
                 (c, outcome)
             })
@@ -342,6 +344,8 @@ pub struct ListParams {
     pub channel: Option<String>,
     /// Owner department.
     pub department: Option<String>,
+    /// Owned by a department of this unit or of a unit under it.
+    pub branch: Option<String>,
     /// Owner handler id.
     pub handler: Option<String>,
     /// Severity.
@@ -390,8 +394,17 @@ pub fn limit_to_scope(caller: &Caller, app: &App, mut filter: ComplaintFilter) -
 /// The store filter for list parameters, limited to what the caller may see; `None` when
 /// nothing can match.
 pub fn list_filter(app: &App, caller: &Caller, q: &ListParams) -> AppResult<Option<ComplaintFilter>> {
-    for (field, value) in [("department", &q.department), ("handler", &q.handler), ("severity", &q.severity), ("business_type", &q.business_type), ("cause", &q.cause)] {
+    for (field, value) in [("department", &q.department), ("branch", &q.branch), ("handler", &q.handler), ("severity", &q.severity), ("business_type", &q.business_type), ("cause", &q.cause)] {
         refuse_odd_text(field, value)?;
+    }
+    // The branch narrows the departments before the caller's scope is applied to them.
+    let mut branch_departments = Vec::new();
+    if let Some(branch) = &q.branch {
+        let org = &app.rules.org;
+        if org.unit(branch).is_none() {
+            return Err(AppError::invalid("branch", format!("unknown branch '{branch}'")));
+        }
+        branch_departments = org.departments().iter().filter(|d| org.is_within(&d.unit, branch)).map(|d| d.code.clone()).collect();
     }
     let mut statuses = Vec::new();
     if let Some(s) = &q.status {
@@ -430,10 +443,15 @@ pub fn list_filter(app: &App, caller: &Caller, q: &ListParams) -> AppResult<Opti
         cause: q.cause.clone(),
         received_from: parse_time("received_from", &q.received_from)?,
         received_to: parse_time("received_to", &q.received_to)?,
+        departments: branch_departments.clone(),
         after,
         limit,
         ..Default::default()
     };
+    // A branch without departments matches nothing (an empty list would mean any).
+    if q.branch.is_some() && branch_departments.is_empty() {
+        return Ok(None);
+    }
     Ok(limit_to_scope(caller, app, filter))
 }
 

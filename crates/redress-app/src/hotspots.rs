@@ -29,6 +29,8 @@ pub enum Combination {
     BusinessCauseUnit,
     /// The product as named.
     Product,
+    /// A keyword of the text at intake (a term many complaints suddenly use).
+    Keyword,
 }
 
 /// A scan's parameters: the analysis filters (their `to` is the last day of the window under
@@ -81,6 +83,8 @@ pub struct Hotspots {
     pub settings: HotspotSettings,
     /// Series in the scan (with any complaint in the 35 days).
     pub series: usize,
+    /// Series tested (with at least `min_count` complaints in the window).
+    pub tested: usize,
     /// Series tested (enough complaints in the window), rising first by statistic; alerts
     /// are marked.
     pub items: Vec<HotspotItem>,
@@ -110,7 +114,7 @@ pub async fn scan(app: &App, caller: &Caller, params: &HotspotParams) -> AppResu
     let days = settings.history_days() as i64;
     let mut filter_params = params.filter.clone();
     let to = match filter_params.to.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(t) => t.trim().parse::<Date>().map_err(|_| AppError::invalid("to", format!("'{}' is not a date (YYYY-MM-DD)", t.trim())))?,
+        Some(t) => t.trim().parse::<Date>().map_err(|_| AppError::invalid("to", "not a date (YYYY-MM-DD)"))?,
         None => analytics::today(app),
     };
     let from = to.checked_sub((days - 1).days()).unwrap_or(to);
@@ -121,8 +125,10 @@ pub async fn scan(app: &App, caller: &Caller, params: &HotspotParams) -> AppResu
     let group: &[StatColumn] = match by {
         Combination::BusinessCauseUnit => &[StatColumn::Day, StatColumn::BusinessType, StatColumn::Cause, StatColumn::Department],
         Combination::Product => &[StatColumn::Day, StatColumn::Product],
+        Combination::Keyword => &[StatColumn::Day, StatColumn::Value],
     };
-    let rows = app.store.stat_rows(&f.query(Measure::Received, f.period, group)).await?;
+    let measure = if by == Combination::Keyword { Measure::Keyword } else { Measure::Received };
+    let rows = app.store.stat_rows(&f.query(measure, f.period, group)).await?;
     let org = &app.rules.org;
     let first = day_number(from);
     let mut series: BTreeMap<Vec<String>, Vec<u32>> = BTreeMap::new();
@@ -134,7 +140,7 @@ pub async fn scan(app: &App, caller: &Caller, params: &HotspotParams) -> AppResu
                 let unit = org.department(&r.keys[3]).map_or_else(|| r.keys[3].clone(), |d| d.unit.clone());
                 vec![r.keys[1].clone(), r.keys[2].clone(), unit]
             }
-            Combination::Product => vec![r.keys[1].clone()],
+            Combination::Product | Combination::Keyword => vec![r.keys[1].clone()],
         };
         if let Some(slot) = series.entry(key).or_insert_with(|| vec![0; days as usize]).get_mut(index) {
             *slot += u32::try_from(r.n.max(0)).unwrap_or(u32::MAX);
@@ -142,16 +148,18 @@ pub async fn scan(app: &App, caller: &Caller, params: &HotspotParams) -> AppResu
     }
     let series: Vec<Series> = series.into_iter().map(|(key, counts)| Series { key, counts }).collect();
     let assessed = hotspot::assess(&series, days as usize - 1, &settings).map_err(|e| AppError::invalid("to", e.to_string()))?;
+    let tested = assessed.len();
     let window = Period { from: to.checked_sub((settings.window_days as i64 - 1).days()).unwrap_or(to), to };
     let baseline = Period { from, to: window.from.yesterday().unwrap_or(window.from) };
     let mut items = Vec::new();
     for h in assessed.into_iter().filter(|h| h.rising).take(MAX_ITEMS) {
         let daily = series.iter().find(|s| s.key == h.key).map(|s| s.counts.clone()).unwrap_or_default();
         let list = list_params(&f, &h.key, by, window, org);
-        let (examples, incidents) = evidence(app, caller, &list).await?;
+        let keyword = (by == Combination::Keyword).then(|| h.key[0].as_str());
+        let (examples, incidents) = evidence(app, caller, &list, keyword).await?;
         items.push(HotspotItem { hotspot: h, daily, examples, incidents, list });
     }
-    Ok(Hotspots { window, baseline, by, settings, series: series.len(), items, filter: f })
+    Ok(Hotspots { window, baseline, by, settings, series: series.len(), tested, items, filter: f })
 }
 
 /// The filters listing a series' complaints in the window.
@@ -168,13 +176,15 @@ fn list_params(f: &AnalysisFilter, key: &[String], by: Combination, window: Peri
             }
         }
         Combination::Product => p.product = Some(key[0].clone()).filter(|s| !s.is_empty()),
+        // A keyword is no list filter: the window's complaints of the filter are listed.
+        Combination::Keyword => {}
     }
     p
 }
 
 /// Example complaints of a window and the incidents they belong to, read through the
 /// caller's own reach.
-async fn evidence(app: &App, caller: &Caller, list: &AnalysisParams) -> AppResult<(Vec<ComplaintSummary>, Vec<Overlap>)> {
+async fn evidence(app: &App, caller: &Caller, list: &AnalysisParams, keyword: Option<&str>) -> AppResult<(Vec<ComplaintSummary>, Vec<Overlap>)> {
     let f = analytics::analysis_filter(app, caller, list)?;
     let tz = redress_domain::complaint::time_zone(app.rules.default_rules());
     let start = f.period.from.to_zoned(tz.clone()).map_err(AppError::internal)?.timestamp();
@@ -192,11 +202,15 @@ async fn evidence(app: &App, caller: &Caller, list: &AnalysisParams) -> AppResul
         return Ok((Vec::new(), Vec::new()));
     }
     let mut page = app.store.list(&filter).await?.items;
-    // A product is not a list filter: keep the complaints of that product.
-    if let Some(product) = &f.product {
+    // Neither a product nor a keyword is a list filter: keep the complaints that have it.
+    if f.product.is_some() || keyword.is_some() {
         let ids: Vec<_> = page.iter().map(|s| s.id).collect();
         let full = app.store.complaints(&ids).await?;
-        page.retain(|s| full.iter().any(|c| c.id == s.id && redress_analytics::cells::product_key(c.product.as_ref().map(|p| p.as_str())) == *product));
+        let keeps = |c: &redress_domain::complaint::Complaint| {
+            f.product.as_ref().is_none_or(|p| redress_analytics::cells::product_key(c.product.as_ref().map(|x| x.as_str())) == *p)
+                && keyword.is_none_or(|k| c.keywords.iter().any(|w| redress_analytics::cells::product_key(Some(w)) == k))
+        };
+        page.retain(|s| full.iter().any(|c| c.id == s.id && keeps(c)));
     }
     let ids: Vec<_> = page.iter().map(|s| s.id).collect();
     let mut shared: BTreeMap<String, usize> = BTreeMap::new();

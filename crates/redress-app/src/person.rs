@@ -126,6 +126,13 @@ fn matched_on(c: &Complaint, keys: &[String]) -> Vec<&'static str> {
 /// theirs the caller can see.
 pub async fn profile(app: &App, caller: &Caller, id_or_number: &str) -> AppResult<PersonProfile> {
     let from = crate::complaints::get(app, caller, id_or_number).await?;
+    profile_of(app, caller, &from).await
+}
+
+/// [`profile`] of a complaint already loaded through [`crate::complaints::get`] (so the caller
+/// may see it).
+pub async fn profile_of(app: &App, caller: &Caller, from: &Complaint) -> AppResult<PersonProfile> {
+    let from = from.clone();
     let keys = identity_keys_of(&from.complainant);
     let org = &app.rules.org;
     let mut found = if keys.is_empty() { Vec::new() } else { app.store.complaints_by_identity(&keys, PERSON_LIMIT).await? };

@@ -129,6 +129,8 @@ pub enum Operation {
     /// See the statistics (analysis, hotspots, scorecards, reports) of the departments in reach,
     /// and a complainant's profile built from the complaints the caller may see.
     ViewStatistics,
+    /// Write the institution's commentary into a report (the quarterly supervision report).
+    CommentReports,
     /// See user accounts.
     ViewUsers,
     /// Create and change user accounts.
@@ -145,7 +147,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in the order of the documented table.
-    pub const ALL: [Operation; 36] = [
+    pub const ALL: [Operation; 37] = [
         Operation::See,
         Operation::Register,
         Operation::Accept,
@@ -176,6 +178,7 @@ impl Operation {
         Operation::RevealContact,
         Operation::ViewIncidents,
         Operation::ViewStatistics,
+        Operation::CommentReports,
         Operation::ViewUsers,
         Operation::ManageUsers,
         Operation::ViewModels,
@@ -218,6 +221,7 @@ impl Operation {
             O::RevealContact => "reveal-contact",
             O::ViewIncidents => "view incidents",
             O::ViewStatistics => "view statistics",
+            O::CommentReports => "comment reports",
             O::ViewUsers => "view users",
             O::ManageUsers => "manage users",
             O::ViewModels => "view models",
@@ -324,7 +328,7 @@ pub fn grant(role: Role, op: Operation) -> Grant {
             O::Register => G::Any,
             // A resolution above the profile's approval threshold is approved by the head of
             // the department that owns it (maker-checker) or by a supervisor.
-            O::ViewUsers | O::ManageUsers | O::ViewModels | O::ManageModels | O::Import | O::RunJobs => G::None,
+            O::ViewUsers | O::ManageUsers | O::ViewModels | O::ManageModels | O::Import | O::RunJobs | O::CommentReports => G::None,
             O::ViewIncidents => G::Overseen,
             _ => G::Overseen,
         },

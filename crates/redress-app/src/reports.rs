@@ -481,6 +481,68 @@ fn policy_export(caller: &Caller) -> AppResult<()> {
     crate::policy::require(caller, crate::policy::Operation::ViewStatistics)
 }
 
+/// The sections of the quarterly report's commentary, in order: the overall situation, the
+/// analysis of the main causes, the remediation taken (整改措施).
+pub const COMMENTARY_SECTIONS: [&str; 3] = ["overview", "causes", "remediation"];
+
+/// The most characters one commentary section holds.
+pub const COMMENTARY_CHARS: usize = 5_000;
+
+/// The commentary of one quarterly report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Commentary {
+    /// Section → text, for the sections written.
+    pub sections: BTreeMap<String, String>,
+    /// Who wrote it last (user id).
+    pub updated_by: Option<String>,
+    /// When.
+    pub updated_at: Option<jiff::Timestamp>,
+}
+
+/// The key a quarterly report's commentary is kept under: the quarter and the unit.
+fn quarterly_key(report: &QuarterlyReport, org: &redress_domain::org::Organisation) -> String {
+    let unit = report.unit.clone().unwrap_or_else(|| org.head_office().code.clone());
+    format!("quarterly|{}-Q{}|{unit}", report.year, report.quarter)
+}
+
+/// The commentary written into a quarterly report (empty when none was).
+pub async fn commentary(app: &App, report: &QuarterlyReport) -> AppResult<Commentary> {
+    let Some((body, by, at)) = app.store.report_note(&quarterly_key(report, &app.rules.org)).await? else {
+        return Ok(Commentary::default());
+    };
+    let sections = serde_json::from_value(body).map_err(AppError::internal)?;
+    Ok(Commentary { sections, updated_by: Some(by), updated_at: Some(at) })
+}
+
+/// Writes the commentary of the quarterly report `params` names (supervisors and
+/// administrators). Every section given replaces the one stored; an empty text removes it.
+pub async fn save_commentary(app: &App, caller: &Caller, params: &ReportParams, sections: &BTreeMap<String, String>) -> AppResult<Commentary> {
+    crate::policy::require(caller, crate::policy::Operation::CommentReports)?;
+    let report = quarterly(app, caller, params).await?;
+    let mut current = commentary(app, &report).await?.sections;
+    for (name, text) in sections {
+        if !COMMENTARY_SECTIONS.contains(&name.as_str()) {
+            return Err(AppError::invalid(name.clone(), format!("not a section of the report; one of {}", COMMENTARY_SECTIONS.join(", "))));
+        }
+        let text = text.trim();
+        if text.chars().count() > COMMENTARY_CHARS {
+            return Err(AppError::invalid(name.clone(), format!("at most {COMMENTARY_CHARS} characters")));
+        }
+        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+            return Err(AppError::invalid(name.clone(), "holds control characters"));
+        }
+        if text.is_empty() {
+            current.remove(name);
+        } else {
+            current.insert(name.clone(), text.replace("\r\n", "\n"));
+        }
+    }
+    let body = serde_json::to_value(&current).map_err(AppError::internal)?;
+    let now = app.clock.now();
+    app.store.set_report_note(&quarterly_key(&report, &app.rules.org), &body, &caller.user.id, now).await?;
+    Ok(Commentary { sections: current, updated_by: Some(caller.user.id.clone()), updated_at: Some(now) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -665,6 +665,9 @@ pub struct Complaint {
     /// The emotion read from the text at intake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emotion: Option<EmotionMark>,
+    /// The most telling words of the text at intake (at most [`Complaint::MAX_KEYWORDS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
     /// The complainant's earlier complaint ended shortly before this one arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_of: Option<RepeatOf>,
@@ -771,6 +774,9 @@ pub struct Rules<'a> {
 /// The deadline calculator of a profile. Profiles are validated when the rules are loaded (time
 /// zone and calendar resolve), so failing here is a broken invariant, not bad input.
 impl Complaint {
+    /// The most intake keywords a record keeps (they key the hotspots by term).
+    pub const MAX_KEYWORDS: usize = 3;
+
     /// The closing `next` (this complaint after the action) records when it ends in `to` now.
     fn closing(&self, next: &Complaint, to: Status, now: Timestamp, rules: Rules<'_>) -> Closing {
         let calc = calculator(rules);
@@ -1137,6 +1143,7 @@ impl Draft {
             end_reason: None,
             closings: Vec::new(),
             emotion: None,
+            keywords: Vec::new(),
             repeat_of: None,
             version: 0,
             updated_at: now,

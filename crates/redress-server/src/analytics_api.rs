@@ -80,7 +80,8 @@ pub async fn hotspots(
     let by = match by.as_deref() {
         None | Some("business_cause_unit") => hotspots::Combination::BusinessCauseUnit,
         Some("product") => hotspots::Combination::Product,
-        Some(_) => return Err(AppError::invalid("by", "business_cause_unit or product").into()),
+        Some("keyword") => hotspots::Combination::Keyword,
+        Some(_) => return Err(AppError::invalid("by", "business_cause_unit, product or keyword").into()),
     };
     Ok(Json(hotspots::scan(&st, &caller, &hotspots::HotspotParams { filter, by: Some(by) }).await?))
 }
@@ -96,14 +97,47 @@ pub async fn person(
 }
 
 /// `GET /api/v1/reports/quarterly?year=…&quarter=…&restate=…&unit=…`: the quarterly
-/// supervision report.
+/// supervision report, with the commentary written into it.
 #[instrument(skip(st, caller, q))]
 pub async fn quarterly(
     State(st): State<AppState>,
     Authenticated(caller): Authenticated,
     q: Result<Query<reports::ReportParams>, QueryRejection>,
-) -> ApiResult<Json<reports::QuarterlyReport>> {
-    Ok(Json(reports::quarterly(&st, &caller, &extract::query(q)?).await?))
+) -> ApiResult<Json<serde_json::Value>> {
+    let report = reports::quarterly(&st, &caller, &extract::query(q)?).await?;
+    let commentary = reports::commentary(&st, &report).await?;
+    let mut out = serde_json::to_value(&report).map_err(AppError::internal)?;
+    out["commentary"] = serde_json::to_value(&commentary).map_err(AppError::internal)?;
+    Ok(Json(out))
+}
+
+/// The body of `POST /api/v1/reports/quarterly/commentary`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentaryBody {
+    /// The report's year.
+    pub year: Option<String>,
+    /// Its quarter, 1–4.
+    pub quarter: Option<String>,
+    /// Its unit, if not the whole institution.
+    pub unit: Option<String>,
+    /// Section → text (`overview`, `causes`, `remediation`); an empty text removes one.
+    pub sections: std::collections::BTreeMap<String, String>,
+}
+
+/// `POST /api/v1/reports/quarterly/commentary` with `{"year", "quarter", "unit"?, "sections":
+/// {"overview": "…", "causes": "…", "remediation": "…"}}`: writes the institution's
+/// commentary into a quarterly report (supervisors and administrators).
+#[instrument(skip(st, caller, body))]
+pub async fn quarterly_commentary(
+    State(st): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<reports::Commentary>> {
+    let body = extract::body(body, crate::MAX_BODY_BYTES)?;
+    let wire: CommentaryBody = redress_app::json::parse_json(&body)?;
+    let report = reports::ReportParams { year: wire.year, quarter: wire.quarter, unit: wire.unit, ..Default::default() };
+    Ok(Json(reports::save_commentary(&st, &caller, &report, &wire.sections).await?))
 }
 
 /// `GET /api/v1/reports/fca?year=…&half=…&restate=…`: the FCA complaints return.

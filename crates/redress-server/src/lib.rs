@@ -60,6 +60,7 @@ pub fn router_with(state: AppState, web: redress_web::WebSettings) -> Router {
         .route("/api/v1/scorecards", get(analytics_api::scorecards))
         .route("/api/v1/hotspots", get(analytics_api::hotspots))
         .route("/api/v1/reports/quarterly", get(analytics_api::quarterly))
+        .route("/api/v1/reports/quarterly/commentary", post(analytics_api::quarterly_commentary))
         .route("/api/v1/reports/fca", get(analytics_api::fca))
         .route("/api/v1/exports/cfpb", get(analytics_api::cfpb_export))
         .route("/api/v1/complaints/{id}/person", get(analytics_api::person))

@@ -17,6 +17,7 @@ const MIGRATIONS: &[Migration] = &[
     (4, "web", include_str!("../migrations/0004_web.sql")),
     (5, "awaiting_approval", include_str!("../migrations/0005_awaiting_approval.sql")),
     (6, "stats", include_str!("../migrations/0006_stats.sql")),
+    (7, "report_notes", include_str!("../migrations/0007_report_notes.sql")),
 ];
 
 /// Applies every migration not applied yet.

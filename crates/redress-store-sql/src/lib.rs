@@ -43,7 +43,7 @@ pub mod macro_support {
     pub use redress_domain::org::Role;
     pub use redress_store::{
         ComplaintFilter, ComplaintSummary, Incident, IncidentMember, IncidentScan, LabelledText, ModelInfo, NewSession, NewUser, Page,
-        SimilarCandidate, StatQuery, StatRow, Store, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification, StoredSession,
+        SimilarCandidate, StatQuery, StatRow, Store, StoreError, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification, StoredSession,
         TextRow, User, UserUpdate, WorkPage, WorkQueue,
     };
     pub use redress_store::stats::Cell;

@@ -268,3 +268,21 @@ pub async fn notify_once<E: Engine>(conn: &mut Connection<E>, once: &str, notifi
     tx.commit().await.map_err(StoreError::db)?;
     Ok(true)
 }
+
+/// A report's commentary, with who wrote it last and when (microseconds).
+pub async fn report_note<E: Engine>(conn: &mut Connection<E>, report_key: &str) -> StoreResult<Option<(serde_json::Value, String, i64)>> {
+    let mut q = QueryBuilder::<Db<E>>::new("SELECT body, updated_by, updated_at FROM report_notes WHERE report_key = ");
+    q.bind(report_key.to_string());
+    let Some(r) = crate::fetch_optional(conn, &mut q).await? else { return Ok(None) };
+    let body: String = get(&r, 0)?;
+    let body = serde_json::from_str(&body).map_err(|e| StoreError::corrupt("report note", e))?;
+    Ok(Some((body, get(&r, 1)?, get(&r, 2)?)))
+}
+
+/// Replaces a report's commentary.
+pub async fn set_report_note<E: Engine>(conn: &mut Connection<E>, report_key: &str, body: &serde_json::Value, by: &str, at: i64) -> StoreResult<()> {
+    let mut q = QueryBuilder::<Db<E>>::new("INSERT INTO report_notes (report_key, body, updated_by, updated_at) VALUES (");
+    q.bind(report_key.to_string()).push(", ").bind(body.to_string()).push(", ").bind(by.to_string()).push(", ").bind(at);
+    q.push(") ON CONFLICT (report_key) DO UPDATE SET body = excluded.body, updated_by = excluded.updated_by, updated_at = excluded.updated_at");
+    execute(conn, &mut q).await
+}

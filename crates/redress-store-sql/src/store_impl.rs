@@ -302,6 +302,22 @@ macro_rules! impl_store {
                 $crate::stats::complaints_by_identity::<$engine>(&mut *$crate::acquire(&self.$pool).await?, keys, limit).await
             }
 
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn report_note(&self, report_key: &str) -> $crate::macro_support::StoreResult<Option<(serde_json::Value, String, $crate::macro_support::Timestamp)>> {
+                let found = $crate::stats::report_note::<$engine>(&mut *$crate::acquire(&self.$pool).await?, report_key).await?;
+                found
+                    .map(|(body, by, at)| {
+                        let at = $crate::macro_support::Timestamp::from_microsecond(at).map_err(|e| $crate::macro_support::StoreError::corrupt("report note time", e))?;
+                        Ok((body, by, at))
+                    })
+                    .transpose()
+            }
+
+            #[$crate::macro_support::instrument(skip(self, body))]
+            async fn set_report_note(&self, report_key: &str, body: &serde_json::Value, by: &str, at: $crate::macro_support::Timestamp) -> $crate::macro_support::StoreResult<()> {
+                $crate::stats::set_report_note::<$engine>(&mut *$crate::acquire(&self.$pool).await?, report_key, body, by, at.as_microsecond()).await
+            }
+
             #[$crate::macro_support::instrument(skip(self, notifications))]
             async fn notify_once(
                 &self,

@@ -14,6 +14,7 @@ const MIGRATIONS: &[Migration] = &[
     (5, "web", include_str!("../migrations/0005_web.sql")),
     (6, "awaiting_approval", include_str!("../migrations/0006_awaiting_approval.sql")),
     (7, "stats", include_str!("../migrations/0007_stats.sql")),
+    (8, "report_notes", include_str!("../migrations/0008_report_notes.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -550,6 +550,13 @@ pub trait Store: Send + Sync + 'static {
     /// `false`): a job run on several servers, or again, tells people of the same thing once.
     async fn notify_once(&self, once: &str, notifications: &[redress_domain::complaint::Notification], at: Timestamp) -> StoreResult<bool>;
 
+    /// The commentary written into a report (`report_key` names the report and its period), as
+    /// JSON, with who wrote it last and when.
+    async fn report_note(&self, report_key: &str) -> StoreResult<Option<(serde_json::Value, String, Timestamp)>>;
+
+    /// Replaces a report's commentary.
+    async fn set_report_note(&self, report_key: &str, body: &serde_json::Value, by: &str, at: Timestamp) -> StoreResult<()>;
+
     /// Complaints of the person known by any of `keys` (see [`columns::identity_keys`]),
     /// newest first, at most `limit`.
     async fn complaints_by_identity(&self, keys: &[String], limit: u32) -> StoreResult<Vec<Complaint>>;

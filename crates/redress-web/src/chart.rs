@@ -279,6 +279,47 @@ pub fn level_chart(label: &str, points: &[Level], empty: &str) -> Svg {
     Svg(out)
 }
 
+/// Width of a sparkline, in user units.
+pub const SPARK_WIDTH: f64 = 210.0;
+/// Height of a sparkline.
+pub const SPARK_HEIGHT: f64 = 40.0;
+
+/// A sparkline: one thin bar per value in order, no axis labels, the last `window` bars marked
+/// (class `spark-window`, the days under test) and the others plain (`spark-bar`). Each bar
+/// has its tooltip; `label` describes the whole to screen readers. Suits a few dozen values
+/// (the 35 days of a hotspot).
+pub fn sparkline(label: &str, bars: &[Bar], window: usize) -> Svg {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg class="chart chart-spark" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" preserveAspectRatio="none" role="img" aria-label="{}">"#,
+        escape(label)
+    );
+    let _ = write!(out, "<title>{}</title>", escape(label));
+    let base = SPARK_HEIGHT - 1.0;
+    let _ = write!(out, r#"<line class="axis chart-axis" x1="0" y1="{base}" x2="{SPARK_WIDTH}" y2="{base}" stroke="currentColor" stroke-width="1"/>"#);
+    if !bars.is_empty() {
+        let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
+        let band = SPARK_WIDTH / bars.len() as f64;
+        let w = (band * 0.75).max(1.0);
+        let first_marked = bars.len().saturating_sub(window);
+        for (i, b) in bars.iter().enumerate() {
+            // A day with complaints keeps at least a sliver, so it shows beside an empty one.
+            let h = if b.value == 0 { 0.0 } else { ((base - 2.0) * b.value as f64 / max as f64).max(1.5) };
+            let class = if i >= first_marked { "spark-window" } else { "spark-bar" };
+            let _ = write!(
+                out,
+                r#"<rect class="{class}" x="{:.1}" y="{:.1}" width="{w:.1}" height="{h:.1}" fill="currentColor"><title>{}</title></rect>"#,
+                band * i as f64 + (band - w) / 2.0,
+                base - h,
+                escape(&b.tooltip)
+            );
+        }
+    }
+    out.push_str("</svg>");
+    Svg(out)
+}
+
 /// The shade (0–9) of a heat-map cell: 0 only for nothing, 9 for the largest value.
 pub fn heat_level(value: i64, max: i64) -> u8 {
     if value <= 0 || max <= 0 {
@@ -427,6 +468,21 @@ mod tests {
         assert!(!s.contains("NaN") && !s.contains("inf") && !s.contains("style"));
         assert!(s.contains("&lt;3&gt;"));
         assert!(level_chart("x", &[], "empty").as_str().contains(">empty</text>"));
+    }
+
+    #[test]
+    fn a_sparkline_marks_the_window_and_escapes_its_texts() {
+        let bars: Vec<Bar> = (0..35).map(|i| bar(&format!("d{i}"), if i >= 28 { 6 } else { i % 2 })).collect();
+        let svg = sparkline("<daily> \"counts\"", &bars, 7);
+        let s = svg.as_str();
+        assert_eq!(s.matches("<rect ").count(), 35);
+        assert_eq!(s.matches(r#"class="spark-window""#).count(), 7, "the last week is marked");
+        assert!(s.contains(r#"aria-label="&lt;daily&gt; &quot;counts&quot;""#));
+        assert!(!s.contains("style") && !s.contains("NaN") && !s.contains("inf"));
+        let h = heights(&svg);
+        assert!((h[34] - (SPARK_HEIGHT - 3.0)).abs() < 0.11, "the largest bar fills the height: {h:?}");
+        assert_eq!(h[0], 0.0, "nothing is no bar");
+        assert!(sparkline("x", &[], 7).as_str().ends_with("</svg>"));
     }
 
     #[test]

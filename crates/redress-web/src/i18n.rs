@@ -125,6 +125,7 @@ macro_rules! catalog_files {
             include_str!(concat!("../../../data/i18n/", $lang, "/admin.toml")),
             include_str!(concat!("../../../data/i18n/", $lang, "/customer.toml")),
             include_str!(concat!("../../../data/i18n/", $lang, "/analytics.toml")),
+            include_str!(concat!("../../../data/i18n/", $lang, "/reports.toml")),
         ]
         .join("\n")
     };

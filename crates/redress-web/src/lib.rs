@@ -63,6 +63,8 @@ pub fn routes(settings: WebSettings) -> Router<App> {
         .merge(pages::notifications::routes())
         .merge(pages::analysis::routes())
         .merge(pages::scorecards::routes())
+        .merge(pages::hotspots::routes())
+        .merge(pages::reports::routes())
         .merge(pages::admin::routes())
         .merge(customer::routes())
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))

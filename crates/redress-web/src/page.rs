@@ -26,7 +26,7 @@ pub struct UserBar {
     pub registers: bool,
     /// May open the administration pages (users, rules, models).
     pub administers: bool,
-    /// May see the statistics (analysis, scorecards).
+    /// May see the statistics (analysis, hotspots, scorecards, reports).
     pub statistics: bool,
 }
 

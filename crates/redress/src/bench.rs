@@ -5,8 +5,10 @@
 //! keep-alive clients; `bench read` seeds a large database through the service layer and then
 //! times the list and fetch endpoints with one client. Both print figures; none asserts on
 //! timings; `bench pages` (module `bench_pages`) times the staff pages signed in as a
-//! handler. The database is always new: a SQLite file in a temporary directory, or a new schema
-//! in the PostgreSQL database named by `--db`, removed afterwards unless `--keep` is given.
+//! handler; `bench analytics` (module `bench_analytics`) times the analyses and reports on the
+//! database `bench pages` loads. The database is always new: a SQLite file in a temporary
+//! directory, or a new schema in the PostgreSQL database named by `--db`, removed afterwards
+//! unless `--keep` is given.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +51,13 @@ pub enum BenchCommand {
     /// page 3 by cursor), complaint pages and search pages with one browser; prints p50, p99,
     /// max and peak memory.
     Pages(crate::bench_pages::PagesArgs),
+    /// The analyses on a large database: loads complaints as `bench pages` does (their
+    /// statistics cells written with each change), then times, as a supervisor with an API
+    /// token and a signed-in session, the five-dimension analysis, scorecards, hotspots, the
+    /// quarterly report, the FCA return, the analysis and scorecards pages and the Excel
+    /// download; prints p50, p99, max, mean, peak memory, the size of the statistics and how many
+    /// cells a question reads.
+    Analytics(crate::bench_analytics::AnalyticsArgs),
 }
 
 /// Options of `bench intake`.
@@ -139,6 +148,10 @@ pub async fn run(cmd: BenchCommand, config: Option<&Path>, global_db: Option<&st
         BenchCommand::Pages(mut args) => {
             args.db = args.db.or(global_db.map(str::to_string));
             crate::bench_pages::run(args, rules).await
+        }
+        BenchCommand::Analytics(mut args) => {
+            args.db = args.db.or(global_db.map(str::to_string));
+            crate::bench_analytics::run(args, rules).await
         }
     }
 }
@@ -233,6 +246,16 @@ impl FreshDb {
         Some(total)
     }
 
+    /// The SQLite file, if this is SQLite.
+    pub(crate) fn sqlite_path(&self) -> Option<&Path> {
+        self.sqlite_file.as_deref()
+    }
+
+    /// The PostgreSQL URL and the benchmark's schema, if this is PostgreSQL.
+    pub(crate) fn postgres_schema(&self) -> Option<(&str, &str)> {
+        self.postgres.as_ref().map(|p| (p.url.as_str(), p.application_name.as_str()))
+    }
+
     pub(crate) async fn finish(self, keep: bool) -> anyhow::Result<()> {
         let FreshDb { store, cleanup, label, .. } = self;
         drop(store);
@@ -258,7 +281,7 @@ impl FreshDb {
 // ---------------------------------------------------------------------------------------------
 // Users and the server.
 
-async fn add_user(store: &dyn Store, name: &str, role: Role, department: Option<&str>) -> anyhow::Result<(String, redress_store::User)> {
+pub(crate) async fn add_user(store: &dyn Store, name: &str, role: Role, department: Option<&str>) -> anyhow::Result<(String, redress_store::User)> {
     let (user, token) = redress_app::users::create_with_token(store, name, role, department, None, jiff::Timestamp::now())
         .await
         .with_context(|| format!("creating user {name}"))?;
@@ -469,11 +492,16 @@ impl Latencies {
         self.0[rank.clamp(1, self.0.len()) - 1] as f64 / 1000.0
     }
 
+    /// How many were measured.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub(crate) fn max(&self) -> f64 {
         self.0.last().map_or(f64::NAN, |&m| m as f64 / 1000.0)
     }
 
-    fn mean(&self) -> f64 {
+    pub(crate) fn mean(&self) -> f64 {
         if self.0.is_empty() {
             return f64::NAN;
         }

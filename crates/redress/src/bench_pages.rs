@@ -90,8 +90,9 @@ pub struct PagesArgs {
 
 /// The goal of the issue: p50 under this many milliseconds for each page.
 const GOAL_P50_MS: f64 = 30.0;
-/// A password long enough for the product's rule; set on the measured handler only.
-const PASSWORD: &str = "bench-pages-correct-horse-battery";
+/// A password long enough for the product's rule; set only on the users the benches sign in as
+/// (the measured handler here, the supervisor in `bench analytics`).
+pub(crate) const PASSWORD: &str = "bench-pages-correct-horse-battery";
 /// Complaint numbers kept per department for sampling.
 const RESERVOIR: usize = 5_000;
 
@@ -580,8 +581,9 @@ fn staffing(args: &PagesArgs, book: &RuleBook, registrar: &Actor, cut: Timestamp
 }
 
 /// Creates the users, then loads the complaints; returns up to [`RESERVOIR`] complaint numbers
-/// of each department, sampled uniformly.
-async fn load(args: &PagesArgs, db: &FreshDb, state: &AppState, book: &Arc<RuleBook>) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+/// of each department, sampled uniformly. Also the loader of `bench analytics`, which passes
+/// its own options as `PagesArgs`.
+pub(crate) async fn load(args: &PagesArgs, db: &FreshDb, state: &AppState, book: &Arc<RuleBook>) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
     let now = Timestamp::now();
     let store = db.store.as_ref();
     let (intake, _) = redress_app::users::create_with_token(store, "bench-intake", Role::IntakeAgent, None, None, now).await.context("creating the intake user")?;
@@ -660,6 +662,7 @@ async fn load(args: &PagesArgs, db: &FreshDb, state: &AppState, book: &Arc<RuleB
                 let new = &d.new;
                 let index = redress_app::intelligence::text_index(&insight, new.title.as_ref().map_or("", |t| t.as_str()), new.narrative.as_str(), new.request.as_str(), predictions);
                 let emotion = redress_app::analytics::intake_emotion(&index.reading);
+                let keywords = redress_app::analytics::intake_keywords(&index.reading);
                 let tz = redress_domain::complaint::time_zone(book.default_rules());
                 let registration = Registration {
                     id: ComplaintId::generate(d.now),
@@ -672,6 +675,7 @@ async fn load(args: &PagesArgs, db: &FreshDb, state: &AppState, book: &Arc<RuleB
                         let rules = book.default_rules();
                         let (mut c, mut out) = d.clone().register(ctx, rules);
                         c.emotion = emotion.clone();
+                        c.keywords = keywords.clone();
                         if let Some(step) = live(&mut c, &mut out, &plan, &heads, rules, now)
                             && let Ok(mut refused) = refused.lock()
                         {
@@ -794,10 +798,11 @@ fn chinese_queries(seed: u64, book: &RuleBook, n: usize) -> (Vec<String>, Vec<St
 // The browser.
 
 /// A signed-in browser: one keep-alive connection, the session cookie, no redirects followed.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
-    session: String,
+    /// The session cookie's value.
+    pub(crate) session: String,
 }
 
 struct Fetched {
@@ -826,7 +831,7 @@ fn cookie_value(res: &reqwest::Response, name: &str) -> Option<String> {
 
 impl Browser {
     /// Signs in through the pages: GET /sign-in for the form cookie and token, POST the form.
-    async fn sign_in(base: &str, name: &str) -> anyhow::Result<Browser> {
+    pub(crate) async fn sign_in(base: &str, name: &str) -> anyhow::Result<Browser> {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(1)
             .tcp_nodelay(true)

@@ -2,6 +2,7 @@
 //! and the command-line commands, so the integration tests drive exactly what the binary runs.
 
 pub mod bench;
+pub mod bench_analytics;
 pub mod bench_pages;
 pub mod cli_complaint;
 pub mod cli_error;

@@ -357,11 +357,12 @@ impl Builder<'_> {
     fn search_link(&self, from: Date, to: Date, replace: &[(&str, &str)]) -> Option<String> {
         let f = self.f;
         let department = replace.iter().find(|(k, _)| *k == "department").map(|(_, v)| v.to_string()).or_else(|| f.department.clone());
-        if f.product.is_some() || (f.unit.is_some() && department.is_none()) {
+        if f.product.is_some() {
             return None;
         }
         let mut params: Vec<(&str, String)> = vec![("from", from.to_string()), ("to", to.to_string())];
-        for (k, v) in [("department", &department), ("business_type", &f.business_type), ("cause", &f.cause), ("channel", &f.channel), ("severity", &f.severity)] {
+        let unit = replace.iter().find(|(k, _)| *k == "unit").map(|(_, v)| v.to_string()).or_else(|| f.unit.clone());
+        for (k, v) in [("department", &department), ("unit", &unit), ("business_type", &f.business_type), ("cause", &f.cause), ("channel", &f.channel), ("severity", &f.severity)] {
             let v = replace.iter().find(|(r, _)| *r == k).map(|(_, r)| r.to_string()).or_else(|| v.clone());
             if let Some(v) = v.filter(|v| !v.is_empty()) {
                 params.push((k, v));
@@ -644,8 +645,8 @@ impl AnalysisPage {
 
 /// The field errors of a refused filter, in the page's language.
 pub fn field_errors(p: &Page, e: &AppError) -> FieldErrors {
-    // The use case names the value it could not read; the page says it in its language.
-    if e.message.ends_with("is not a date (YYYY-MM-DD)") {
+    // The page says the use case's fixed message in its own language.
+    if e.message == "not a date (YYYY-MM-DD)" {
         return FieldErrors::from_app(&AppError::invalid(e.field.clone().unwrap_or_default(), p.t("analysis.not_a_date").to_string()));
     }
     FieldErrors::from_app(e)

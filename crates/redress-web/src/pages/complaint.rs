@@ -198,7 +198,7 @@ async fn build(app: &App, staff: &Staff, number: &str, shown: Shown) -> Result<C
     let similar = text::similar(app, caller, &c.id.to_string(), 5).await.map(|(_, s)| s).unwrap_or_default();
     // The profile reads the person's complaints by an index (at most a few hundred); the box
     // is left out rather than failing the page.
-    let person_complaints = redress_app::person::profile(app, caller, &c.id.to_string()).await.ok().map(|pr| pr.complaints.len());
+    let person_complaints = redress_app::person::profile_of(app, caller, &c).await.ok().map(|pr| pr.complaints.len());
     let p = Page::staff(app, staff, "complaint.title", "work").with_notice(notice);
     let lang = p.lang;
     let rules = app.rules.rules(&c.profile).unwrap_or_else(|| app.rules.default_rules());

@@ -49,6 +49,8 @@ pub struct SearchForm {
     pub severity: String,
     /// Owner department.
     pub department: String,
+    /// Owned by a department of this unit or of a unit under it.
+    pub unit: String,
     /// Received on or after this day (`YYYY-MM-DD`, local).
     pub from: String,
     /// Received on or before this day.
@@ -71,6 +73,7 @@ impl SearchForm {
             ("cause", &self.cause),
             ("severity", &self.severity),
             ("department", &self.department),
+            ("unit", &self.unit),
             ("from", &self.from),
             ("to", &self.to),
         ] {
@@ -94,7 +97,7 @@ impl SearchForm {
     /// Whether a filter other than the words is given: the complaints matching the filters are
     /// listed newest first even without words (the analysis page links here).
     fn has_filters(&self) -> bool {
-        [&self.status, &self.channel, &self.business_type, &self.cause, &self.severity, &self.department, &self.from, &self.to].iter().any(|v| !v.trim().is_empty())
+        [&self.status, &self.channel, &self.business_type, &self.cause, &self.severity, &self.department, &self.unit, &self.from, &self.to].iter().any(|v| !v.trim().is_empty())
     }
 }
 
@@ -293,7 +296,7 @@ pub async fn search(State(app): State<App>, staff: Staff, Query(form): Query<Sea
         status: blank_is_none(&f.status),
         channel: blank_is_none(&f.channel),
         department: blank_is_none(&f.department),
-        branch: None,
+        branch: blank_is_none(&f.unit),
         category: blank_is_none(&f.business_type),
         cause: blank_is_none(&f.cause),
         severity: blank_is_none(&f.severity),
@@ -337,6 +340,7 @@ async fn list(app: &App, staff: &Staff, mut page: SearchPage) -> Result<Response
         status: blank_is_none(&f.status),
         channel: blank_is_none(&f.channel),
         department: blank_is_none(&f.department),
+        branch: blank_is_none(&f.unit),
         severity: blank_is_none(&f.severity),
         business_type: blank_is_none(&f.business_type),
         cause: blank_is_none(&f.cause),

@@ -74,6 +74,17 @@ async fn a_closed_quarter_stands_unless_restated(engine: Engine) {
     // Every line of the quarter adds up to the total.
     let lines: i64 = q1["business_types"].as_array().unwrap().iter().map(|l| l["n"].as_i64().unwrap()).sum();
     assert_eq!(lines, 1);
+    // The department's own commentary is kept with the quarter.
+    let body = json!({ "year": "2025", "quarter": "1", "sections": { "overview": "本季度投诉平稳。\n信用卡盗刷为主。", "remediation": "加强交易监控" } });
+    let (status, saved) = app.post("supervisor", "/api/v1/reports/quarterly/commentary", &body).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (_, q1_noted) = app.get("supervisor", "/api/v1/reports/quarterly?year=2025&quarter=1").await;
+    assert_eq!(q1_noted["commentary"]["sections"]["overview"], "本季度投诉平稳。\n信用卡盗刷为主。");
+    assert_eq!(q1_noted["commentary"]["sections"]["remediation"], "加强交易监控");
+    let (status, _) = app.post("card_handler", "/api/v1/reports/quarterly/commentary", &body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "handlers do not write the institution's commentary");
+    let (status, e) = app.post("supervisor", "/api/v1/reports/quarterly/commentary", &json!({ "year": "2025", "quarter": "1", "sections": { "gossip": "x" } })).await;
+    assert_eq!((status, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("gossip")), "{e}");
     let (status, bad) = app.get("supervisor", "/api/v1/reports/quarterly?year=2025&quarter=5").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     assert_eq!(bad["error"]["field"], "quarter", "{bad}");
@@ -140,6 +151,14 @@ async fn a_rising_combination_is_a_hotspot_with_evidence(engine: Engine) {
     assert_eq!(top["examples"].as_array().unwrap().len(), 3, "examples of the window");
     assert_eq!(top["daily"].as_array().unwrap().len(), 35);
     assert_eq!(top["list"]["unit"], "SH");
+    // The same rise by keyword of the text: the card complaints' words rise together.
+    let (status, by_word) = app.get("supervisor", "/api/v1/hotspots?by=keyword").await;
+    assert_eq!(status, StatusCode::OK, "{by_word}");
+    let top_word = &by_word["items"][0];
+    assert_eq!((top_word["hotspot"]["alert"].as_bool(), top_word["hotspot"]["window_count"].as_i64()), (Some(true), Some(15)), "{by_word}");
+    let word = top_word["hotspot"]["key"][0].as_str().unwrap();
+    let examples = top_word["examples"].as_array().unwrap();
+    assert!(!examples.is_empty(), "examples are complaints using the word {word}");
     // The supervisors hear of the alert once, however often the job runs.
     assert_eq!(redress_app::jobs::alert_hotspots(&app.state).await.unwrap(), 1);
     assert_eq!(redress_app::jobs::alert_hotspots(&app.state).await.unwrap(), 0, "the same alert is not sent twice");
@@ -215,6 +234,13 @@ async fn who_may_ask_for_statistics(engine: Engine) {
     assert_eq!(e["error"]["field"], "from", "{e}");
     let (status, e) = app.get("supervisor", "/api/v1/analysis?colour=red").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    // A figure by unit leads to its complaints: the list takes the unit (branch) too.
+    let (_, sh) = app.get("supervisor", "/api/v1/complaints?branch=SH").await;
+    assert_eq!(sh["items"].as_array().unwrap().len(), 1, "{sh}");
+    let (_, gz) = app.get("supervisor", "/api/v1/complaints?branch=GZ").await;
+    assert!(gz["items"].as_array().unwrap().is_empty(), "{gz}");
+    let (status, _) = app.get("supervisor", "/api/v1/complaints?branch=NOWHERE").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 async fn the_cfpb_export_imports_back_to_the_same_complaints(engine: Engine) {

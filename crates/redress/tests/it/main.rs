@@ -16,6 +16,7 @@ mod crash;
 mod customer_pages;
 mod leaks;
 mod permissions;
+mod report_pages;
 mod stats_recount;
 mod store_stats;
 mod store_story;

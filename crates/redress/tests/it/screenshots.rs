@@ -40,6 +40,34 @@ async fn screenshots_of_the_main_pages() {
     let cid = second.id.to_string();
     app.act(&handler, &cid, "start-investigation", json!({})).await;
     app.act(&handler, &cid, "propose-resolution", json!({ "kind": "compensation", "amount": { "amount": "8000", "currency": "CNY" }, "summary": "退还手续费并补偿" })).await;
+    // Guangzhou's debit-card complaints: two a week for four weeks, then fifteen in a week (a
+    // hotspot), one of them decided with a refund; the quarter's commentary written.
+    let now = app.clock_now();
+    let mut week = Vec::new();
+    for n in 0..23i64 {
+        let days_ago = if n < 8 { 7 * (n / 2 + 1) + 2 * (n % 2) } else { (n - 8) % 7 };
+        let received_at = (now - jiff::SignedDuration::from_hours(24 * days_ago + 1)).to_string();
+        let c = app
+            .register(&json!({
+                "channel": if n % 3 == 0 { "web" } else { "hotline" }, "complainant": { "name": "赵六", "phone": format!("1370000{n:04}") },
+                "respondent": { "unit": "GZ" }, "business_type": "B0301", "product": "借记卡", "received_at": received_at,
+                "request": "退还跨行转账手续费", "narrative": "借记卡跨行转账被重复收取手续费，柜台和热线都说不清原因。"
+            }))
+            .await;
+        week.push(c);
+    }
+    let decided = week.last().expect("a complaint");
+    let gz_handler = decided["owner"]["handler"]["name"].as_str().expect("assigned").to_string();
+    let gid = decided["id"].as_str().expect("id").to_string();
+    app.act(&gz_handler, &gid, "start-investigation", json!({})).await;
+    app.act(&gz_handler, &gid, "propose-resolution", json!({ "kind": "refund", "amount": { "amount": "35.00", "currency": "CNY" }, "summary": "退还手续费" })).await;
+    app.act(&gz_handler, &gid, "decide", json!({ "verification": "核实", "basis": "收费标准", "reasons": "重复收费属实" })).await;
+    let commentary = json!({ "year": "2025", "quarter": "1", "sections": {
+        "overview": "本季度受理投诉以信用卡年费和借记卡手续费争议为主，总体平稳。\n广州分行借记卡跨行转账手续费投诉在一月中旬集中出现。",
+        "remediation": "核查跨行转账收费系统参数；对已多收的手续费主动退还。"
+    } });
+    let (status, _) = app.post("supervisor", "/api/v1/reports/quarterly/commentary", &commentary).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "the commentary is written");
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&out).expect("screenshot folder");
     for lang in ["zh-CN", "en"] {
@@ -85,6 +113,20 @@ async fn screenshots_of_the_main_pages() {
             b.fill("#f-password", PASSWORD).await;
             b.submit("#sign-in button[type=submit]").await;
             for (page, path) in [("admin-users", "/admin/users"), ("admin-rules", "/admin/rules"), ("incidents", "/incidents"), ("notifications", "/notifications")] {
+                b.goto(&format!("{base}{path}")).await;
+                b.wait_for("main h1").await;
+                b.screenshot(out.join(format!("{lang}-{device}-{page}.png"))).await;
+            }
+            b.submit("form[action='/sign-out'] button").await;
+            b.fill("#f-name", "supervisor").await;
+            b.fill("#f-password", PASSWORD).await;
+            b.submit("#sign-in button[type=submit]").await;
+            for (page, path) in [
+                ("hotspots", "/hotspots"),
+                ("reports", "/reports"),
+                ("quarterly", "/reports/quarterly?year=2025&quarter=1"),
+                ("fca", "/reports/fca?year=2025&half=1"),
+            ] {
                 b.goto(&format!("{base}{path}")).await;
                 b.wait_for("main h1").await;
                 b.screenshot(out.join(format!("{lang}-{device}-{page}.png"))).await;

@@ -1,0 +1,8 @@
+-- The commentary a department writes into a report (the quarterly supervision report's
+-- analysis and remediation sections), kept per report and period, with who wrote it last.
+CREATE TABLE report_notes (
+    report_key TEXT COLLATE "C" PRIMARY KEY,
+    body       TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);

@@ -391,6 +391,83 @@ fn escalation_of(c: &Complaint, kinds: &[String]) -> Option<&'static str> {
     ["regulator_threat", "media_exposure", "lawsuit"].into_iter().find(|k| kinds.iter().any(|x| x == k))
 }
 
+/// A row of the daily rollup: a cell with the complaint dimensions folded away, kept beside
+/// the cells so that the common questions (by department, handler, day and the measure's own
+/// breakdown, or received complaints by one dimension) read a few rows per department and day
+/// instead of one per combination.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DailyKey {
+    /// The measure.
+    pub measure: Measure,
+    /// Local day number.
+    pub day: i32,
+    /// Department.
+    pub department: String,
+    /// Handler.
+    pub handler: String,
+    /// What `key` holds: `value` (the measure's breakdown), or for received complaints one of
+    /// [`RECEIVED_GROUPINGS`].
+    pub breakdown: &'static str,
+    /// The breakdown's value.
+    pub key: String,
+}
+
+/// The dimensions received complaints are also rolled up by.
+pub const RECEIVED_GROUPINGS: [&str; 5] = ["business_type", "cause", "channel", "severity", "product"];
+
+/// The rollup rows a cell adds to: its measure's breakdown, and for received complaints each
+/// dimension of [`RECEIVED_GROUPINGS`].
+pub fn daily_of(key: &CellKey) -> Vec<DailyKey> {
+    let row = |breakdown: &'static str, value: &str| DailyKey {
+        measure: key.measure,
+        day: key.day,
+        department: key.department.clone(),
+        handler: key.handler.clone(),
+        breakdown,
+        key: value.to_string(),
+    };
+    let mut out = vec![row("value", &key.value)];
+    if key.measure == Measure::Received {
+        for (breakdown, value) in RECEIVED_GROUPINGS.into_iter().zip([&key.business_type, &key.cause, &key.channel, &key.severity, &key.product]) {
+            out.push(row(breakdown, value));
+        }
+        out.push(row(BUSINESS_CAUSE, &[key.business_type.as_str(), &key.cause].join(SEPARATOR)));
+    }
+    if FCA_MEASURES.contains(&key.measure) {
+        let parts = [key.business_type.as_str(), &key.cause, &key.product, &key.value].join(SEPARATOR);
+        out.push(DailyKey { handler: String::new(), ..row(FCA, &parts) });
+    }
+    out
+}
+
+/// Joins the parts of a composite rollup key; refused in every text taken from outside, so it
+/// never occurs in a part.
+pub const SEPARATOR: &str = "\u{1f}";
+
+/// The rollup of received complaints by business type and cause together (the hotspots'
+/// combinations): key `business type ␟ cause`.
+pub const BUSINESS_CAUSE: &str = "business_cause";
+
+/// The rollup of the FCA return's measures by business type, cause, product and breakdown
+/// (handlers folded): key `business type ␟ cause ␟ product ␟ value`.
+pub const FCA: &str = "fca";
+
+/// The measures the FCA return reads.
+pub const FCA_MEASURES: [Measure; 6] = [Measure::Received, Measure::Closed, Measure::ClosedWithin, Measure::Upheld, Measure::Redress, Measure::Reopened];
+
+/// The rollup of summed cells, summed by rollup key (zeros left out), in key order.
+pub fn daily_sum<'a>(cells: impl IntoIterator<Item = (&'a CellKey, &'a (i64, i64))>) -> Vec<(DailyKey, (i64, i64))> {
+    let mut map: BTreeMap<DailyKey, (i64, i64)> = BTreeMap::new();
+    for (key, (n, total)) in cells {
+        for d in daily_of(key) {
+            let e = map.entry(d).or_default();
+            e.0 += n;
+            e.1 += total;
+        }
+    }
+    map.into_iter().filter(|(_, v)| *v != (0, 0)).collect()
+}
+
 /// Adds cells up by key; keys whose count and sum are both zero are left out.
 pub fn sum(cells: impl IntoIterator<Item = Cell>) -> BTreeMap<CellKey, (i64, i64)> {
     let mut map: BTreeMap<CellKey, (i64, i64)> = BTreeMap::new();

@@ -18,6 +18,7 @@ const MIGRATIONS: &[Migration] = &[
     (5, "awaiting_approval", include_str!("../migrations/0005_awaiting_approval.sql")),
     (6, "stats", include_str!("../migrations/0006_stats.sql")),
     (7, "report_notes", include_str!("../migrations/0007_report_notes.sql")),
+    (8, "stat_daily", include_str!("../migrations/0008_stat_daily.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -12,7 +12,7 @@
 
 use std::cmp::Ordering;
 
-use redress_analytics::cells::sum;
+use redress_analytics::cells::{BUSINESS_CAUSE, FCA, FCA_MEASURES, RECEIVED_GROUPINGS, SEPARATOR, daily_sum, sum};
 use redress_domain::complaint::{Complaint, ComplaintId};
 use redress_store::columns::{decode_complaint, identity_keys};
 use redress_store::stats::{Cell, CellKey, Measure};
@@ -90,8 +90,25 @@ pub async fn add_cells<E: Engine>(conn: &mut Connection<E>, cells: impl IntoIter
         ));
         execute(conn, &mut q).await?;
     }
+    // The daily rollup, after the cells and in its own key order (the same lock order in every
+    // writer).
+    for chunk in daily_sum(summed.iter().map(|(k, v)| (k, v))).chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Db<E>>::new(format!("INSERT INTO stat_daily ({DAILY_COLUMNS}, n, total) VALUES "));
+        for (i, (k, (n, total))) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(k.measure.as_str()).push(", ").bind(k.breakdown).push(", ").bind(k.day).push(", ").bind(&k.department);
+            q.push(", ").bind(&k.handler).push(", ").bind(&k.key).push(", ").bind(*n).push(", ").bind(*total).push(")");
+        }
+        q.push(format_args!(
+            " ON CONFLICT ({DAILY_COLUMNS}) DO UPDATE SET n = stat_daily.n + excluded.n, total = stat_daily.total + excluded.total"
+        ));
+        execute(conn, &mut q).await?;
+    }
     Ok(())
 }
+
+/// The key columns of `stat_daily`, in the order of its primary key.
+const DAILY_COLUMNS: &str = "measure, breakdown, day, department, handler, key";
 
 /// Adds cells in a transaction of their own.
 pub async fn add_stat_cells<E: Engine>(conn: &mut Connection<E>, cells: &[Cell]) -> StoreResult<()> {
@@ -102,8 +119,10 @@ pub async fn add_stat_cells<E: Engine>(conn: &mut Connection<E>, cells: &[Cell])
 
 /// Removes every cell.
 pub async fn clear_stat_cells<E: Engine>(conn: &mut Connection<E>) -> StoreResult<()> {
-    let mut q = QueryBuilder::<Db<E>>::new("DELETE FROM stat_cells");
-    execute(conn, &mut q).await
+    let mut tx = conn.begin_with(SqlStr::from_static(E::BEGIN_WRITE)).await.map_err(StoreError::db)?;
+    execute(&mut *tx, &mut QueryBuilder::<Db<E>>::new("DELETE FROM stat_cells")).await?;
+    execute(&mut *tx, &mut QueryBuilder::<Db<E>>::new("DELETE FROM stat_daily")).await?;
+    tx.commit().await.map_err(StoreError::db)
 }
 
 /// Every cell whose count or sum is not zero, in the order of [`CellKey`].
@@ -139,6 +158,9 @@ pub async fn stat_cells<E: Engine>(conn: &mut Connection<E>) -> StoreResult<Vec<
 pub async fn stat_rows<E: Engine>(conn: &mut Connection<E>, query: &StatQuery) -> StoreResult<Vec<StatRow>> {
     if query.departments.as_ref().is_some_and(Vec::is_empty) {
         return Ok(Vec::new());
+    }
+    if let Some(plan) = daily_plan(query) {
+        return daily_rows::<E>(conn, query, plan).await;
     }
     let groups: Vec<&str> = query.group_by.iter().map(|c| c.column()).collect();
     let mut q = QueryBuilder::<Db<E>>::new("SELECT ");
@@ -185,6 +207,115 @@ pub async fn stat_rows<E: Engine>(conn: &mut Connection<E>, query: &StatQuery) -
         }
         rows.push(StatRow { keys, n: get(&r, groups.len())?, total: get(&r, groups.len() + 1)? });
     }
+    rows.sort_by(|a, b| compare_keys(&query.group_by, &a.keys, &b.keys));
+    Ok(rows)
+}
+
+/// How the daily rollup answers a question: the breakdown to read, and for a composite key
+/// the complaint columns its parts hold, in order.
+struct DailyPlan {
+    breakdown: &'static str,
+    parts: &'static [StatColumn],
+}
+
+/// The rollup that answers `query`, if one can: no filter on a complaint dimension, and
+/// grouping by day, department, handler and either the measure's breakdown, or for received
+/// complaints one complaint dimension or business type and cause together, or for the FCA
+/// return's measures business type, cause and product (handlers folded).
+fn daily_plan(query: &StatQuery) -> Option<DailyPlan> {
+    use StatColumn as C;
+    if query.channel.is_some() || query.business_type.is_some() || query.cause.is_some() || query.severity.is_some() || query.product.is_some() {
+        return None;
+    }
+    let mut dimensions: Vec<StatColumn> =
+        query.group_by.iter().copied().filter(|c| !matches!(c, C::Day | C::Department | C::Handler | C::Value)).collect();
+    dimensions.sort_by_key(|c| c.column());
+    let by_value = query.group_by.contains(&C::Value);
+    let received = query.measure == Measure::Received && query.value.is_none() && !by_value;
+    match dimensions.as_slice() {
+        [] => Some(DailyPlan { breakdown: "value", parts: &[] }),
+        [one] if received => RECEIVED_GROUPINGS.into_iter().find(|g| *g == one.column()).map(|breakdown| DailyPlan { breakdown, parts: &[] }),
+        [C::BusinessType, C::Cause] if received => Some(DailyPlan { breakdown: BUSINESS_CAUSE, parts: &[C::BusinessType, C::Cause] }),
+        [C::BusinessType, C::Cause, C::Product]
+            if FCA_MEASURES.contains(&query.measure) && query.handler.is_none() && !query.group_by.contains(&C::Handler) =>
+        {
+            Some(DailyPlan { breakdown: FCA, parts: &[C::BusinessType, C::Cause, C::Product, C::Value] })
+        }
+        _ => None,
+    }
+}
+
+/// [`stat_rows`] from the daily rollup.
+async fn daily_rows<E: Engine>(conn: &mut Connection<E>, query: &StatQuery, plan: DailyPlan) -> StoreResult<Vec<StatRow>> {
+    // Day, department and handler are columns of the rollup; everything else is (a part of)
+    // its `key`, split here for a composite key.
+    let mut selected: Vec<&str> = Vec::new();
+    for c in &query.group_by {
+        let column = match c {
+            StatColumn::Day => "day",
+            StatColumn::Department => "department",
+            StatColumn::Handler => "handler",
+            _ => "key",
+        };
+        if !selected.contains(&column) {
+            selected.push(column);
+        }
+    }
+    if !plan.parts.is_empty() && !selected.contains(&"key") {
+        selected.push("key");
+    }
+    let mut q = QueryBuilder::<Db<E>>::new("SELECT ");
+    for c in &selected {
+        q.push(c).push(", ");
+    }
+    q.push("CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_daily WHERE measure = ");
+    q.bind(query.measure.as_str()).push(" AND breakdown = ").bind(plan.breakdown);
+    q.push(" AND day >= ").bind(query.from_day).push(" AND day < ").bind(query.to_day);
+    if let Some(departments) = &query.departments {
+        q.push(" AND department");
+        E::push_in(&mut q, departments);
+    }
+    if let Some(h) = &query.handler {
+        q.push(" AND handler = ").bind(h);
+    }
+    if let Some(v) = query.value.as_ref().filter(|_| plan.parts.is_empty()) {
+        q.push(" AND key = ").bind(v);
+    }
+    if !selected.is_empty() {
+        q.push(" GROUP BY ").push(selected.join(", "));
+    }
+    // Without groups an aggregate over no rows is one row of NULLs.
+    q.push(" HAVING COUNT(*) > 0");
+    let mut sums: std::collections::BTreeMap<Vec<String>, (i64, i64)> = std::collections::BTreeMap::new();
+    for r in fetch_all(conn, &mut q).await? {
+        let mut columns: Vec<String> = Vec::with_capacity(selected.len());
+        for (i, c) in selected.iter().enumerate() {
+            columns.push(if *c == "day" { get::<_, i32>(&r, i)?.to_string() } else { get::<_, String>(&r, i)? });
+        }
+        let column_of = |name: &str| selected.iter().position(|c| *c == name).map(|i| columns[i].clone()).unwrap_or_default();
+        let key = column_of("key");
+        let parts: Vec<&str> = if plan.parts.is_empty() { Vec::new() } else { key.split(SEPARATOR).collect() };
+        let part = |c: &StatColumn| plan.parts.iter().position(|p| p == c).and_then(|i| parts.get(i)).map(|s| s.to_string());
+        if let (Some(v), false) = (&query.value, plan.parts.is_empty())
+            && part(&StatColumn::Value).as_ref() != Some(v)
+        {
+            continue;
+        }
+        let keys: Vec<String> = query
+            .group_by
+            .iter()
+            .map(|c| match c {
+                StatColumn::Day => column_of("day"),
+                StatColumn::Department => column_of("department"),
+                StatColumn::Handler => column_of("handler"),
+                other => part(other).unwrap_or_else(|| key.clone()),
+            })
+            .collect();
+        let e = sums.entry(keys).or_default();
+        e.0 += get::<_, i64>(&r, selected.len())?;
+        e.1 += get::<_, i64>(&r, selected.len() + 1)?;
+    }
+    let mut rows: Vec<StatRow> = sums.into_iter().filter(|(_, v)| *v != (0, 0)).map(|(keys, (n, total))| StatRow { keys, n, total }).collect();
     rows.sort_by(|a, b| compare_keys(&query.group_by, &a.keys, &b.keys));
     Ok(rows)
 }

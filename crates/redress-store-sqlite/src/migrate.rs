@@ -15,6 +15,7 @@ const MIGRATIONS: &[Migration] = &[
     (6, "awaiting_approval", include_str!("../migrations/0006_awaiting_approval.sql")),
     (7, "stats", include_str!("../migrations/0007_stats.sql")),
     (8, "report_notes", include_str!("../migrations/0008_report_notes.sql")),
+    (9, "stat_daily", include_str!("../migrations/0009_stat_daily.sql")),
 ];
 
 /// Applies every migration not applied yet.

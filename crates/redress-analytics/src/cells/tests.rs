@@ -44,3 +44,34 @@ fn bands_and_measures_have_stable_names() {
     assert_eq!(intensity_band(0.9), "high");
     assert_eq!(hundredths(Decimal::new(12345, 2)), 12345);
 }
+
+#[test]
+fn received_cells_roll_up_by_each_dimension_and_others_by_their_value() {
+    let received = key(Measure::Received, "");
+    let rows = daily_of(&received);
+    assert_eq!(rows.iter().map(|r| (r.breakdown, r.key.as_str())).collect::<Vec<_>>(), vec![
+        ("value", ""),
+        ("business_type", "B03"),
+        ("cause", "C01"),
+        ("channel", "hotline"),
+        ("severity", "low"),
+        ("product", ""),
+        ("business_cause", "B03\u{1f}C01"),
+        ("fca", "B03\u{1f}C01\u{1f}\u{1f}"),
+    ]);
+    let emotion = key(Measure::Emotion, "anger");
+    assert_eq!(daily_of(&emotion).len(), 1);
+    let mut closed = key(Measure::Closed, "decided");
+    closed.handler = "h1".into();
+    let rows = daily_of(&closed);
+    assert_eq!(rows.iter().map(|r| (r.breakdown, r.handler.as_str())).collect::<Vec<_>>(), vec![("value", "h1"), ("fca", "")], "the FCA rollup folds handlers");
+    let mut other = key(Measure::Received, "");
+    other.channel = "web".into();
+    let summed = sum([Cell { key: received.clone(), n: 2, total: 0 }, Cell { key: other, n: 1, total: 0 }]);
+    let daily = daily_sum(summed.iter());
+    let by = |breakdown: &str, k: &str| daily.iter().find(|(d, _)| d.breakdown == breakdown && d.key == k).map(|(_, v)| v.0);
+    assert_eq!(by("value", ""), Some(3));
+    assert_eq!(by("channel", "hotline"), Some(2));
+    assert_eq!(by("channel", "web"), Some(1));
+    assert_eq!(by("business_type", "B03"), Some(3));
+}

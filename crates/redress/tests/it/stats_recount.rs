@@ -185,6 +185,17 @@ async fn statistics_equal_a_recount_after_random_work(engine: Engine) {
             }
             assert_eq!(groups(&a["closed"]), closed, "seed {seed} {from}..{to}: closings");
             assert_eq!(a["on_time"], json!([on_time, late]), "seed {seed} {from}..{to}: on time");
+            // Filtered by a complaint dimension, the analysis reads the cells themselves (the
+            // unfiltered one reads the daily rollup): both must agree with the records.
+            let (status, hotline) = app.get("supervisor", &format!("/api/v1/analysis?from={from}&to={to}&channel=hotline")).await;
+            assert_eq!(status, StatusCode::OK, "{hotline}");
+            let by_phone: Vec<&&Complaint> = received.iter().filter(|c| c.channel.as_str() == "hotline").collect();
+            assert_eq!(hotline["received"], json!(by_phone.len()), "seed {seed} {from}..{to}: received by hotline");
+            let mut phone_departments: BTreeMap<String, i64> = BTreeMap::new();
+            for c in &by_phone {
+                *phone_departments.entry(c.owner.department.clone()).or_default() += 1;
+            }
+            assert_eq!(groups(&hotline["departments"]), phone_departments, "seed {seed} {from}..{to}: hotline departments");
         }
         eprintln!("{engine:?} seed {seed}: {} complaints, {done} actions done, {refused} refused, {} cells", complaints.len(), stored.len());
     }

@@ -98,7 +98,7 @@ pub const EXAMPLES: u32 = 3;
 /// Complaints of a window read to find overlapping incidents.
 const OVERLAP_READ: u32 = 50;
 /// Most items a scan lists (alerts first).
-pub const MAX_ITEMS: usize = 30;
+pub const MAX_ITEMS: usize = 20;
 
 /// The detector's settings from the default rule profile.
 pub fn settings(app: &App) -> HotspotSettings {
@@ -151,14 +151,25 @@ pub async fn scan(app: &App, caller: &Caller, params: &HotspotParams) -> AppResu
     let tested = assessed.len();
     let window = Period { from: to.checked_sub((settings.window_days as i64 - 1).days()).unwrap_or(to), to };
     let baseline = Period { from, to: window.from.yesterday().unwrap_or(window.from) };
-    let mut items = Vec::new();
-    for h in assessed.into_iter().filter(|h| h.rising).take(MAX_ITEMS) {
-        let daily = series.iter().find(|s| s.key == h.key).map(|s| s.counts.clone()).unwrap_or_default();
+    let rising: Vec<Hotspot> = assessed.into_iter().filter(|h| h.rising).take(MAX_ITEMS).collect();
+    // The evidence of each item is a few reads of its own; they run together.
+    let evidence = futures::future::try_join_all(rising.iter().map(|h| {
         let list = list_params(&f, &h.key, by, window, org);
-        let keyword = (by == Combination::Keyword).then(|| h.key[0].as_str());
-        let (examples, incidents) = evidence(app, caller, &list, keyword).await?;
-        items.push(HotspotItem { hotspot: h, daily, examples, incidents, list });
-    }
+        async move {
+            let keyword = (by == Combination::Keyword).then(|| h.key[0].as_str());
+            let (examples, incidents) = evidence(app, caller, &list, keyword).await?;
+            AppResult::Ok((list, examples, incidents))
+        }
+    }))
+    .await?;
+    let items: Vec<HotspotItem> = rising
+        .into_iter()
+        .zip(evidence)
+        .map(|(h, (list, examples, incidents))| {
+            let daily = series.iter().find(|s| s.key == h.key).map(|s| s.counts.clone()).unwrap_or_default();
+            HotspotItem { hotspot: h, daily, examples, incidents, list }
+        })
+        .collect();
     Ok(Hotspots { window, baseline, by, settings, series: series.len(), tested, items, filter: f })
 }
 

@@ -154,6 +154,26 @@ impl Measure {
         }
     }
 
+    /// Whether the measure's cells carry the handler (closing-side measures, follow-ups,
+    /// repeats); the others always have an empty handler.
+    pub fn per_handler(self) -> bool {
+        matches!(
+            self,
+            Measure::Repeat
+                | Measure::Closed
+                | Measure::ClosedOnTime
+                | Measure::Resolution
+                | Measure::Upheld
+                | Measure::Redress
+                | Measure::HandlingDays
+                | Measure::ClosedWithin
+                | Measure::Reopened
+                | Measure::Escalated
+                | Measure::ClosedReferral
+                | Measure::FollowUp
+        )
+    }
+
     /// Reads a stored name.
     pub fn parse(name: &str) -> Option<Measure> {
         Measure::ALL.into_iter().find(|m| m.as_str() == name)
@@ -405,8 +425,9 @@ pub struct DailyKey {
     pub department: String,
     /// Handler.
     pub handler: String,
-    /// What `key` holds: `value` (the measure's breakdown), or for received complaints one of
-    /// [`RECEIVED_GROUPINGS`].
+    /// What `key` holds: `value` (the measure's breakdown, handler folded), [`BY_HANDLER`] (the
+    /// same by handler), or for received complaints one of [`RECEIVED_GROUPINGS`],
+    /// [`BUSINESS_CAUSE`], [`FCA`].
     pub breakdown: &'static str,
     /// The breakdown's value.
     pub key: String,
@@ -426,7 +447,12 @@ pub fn daily_of(key: &CellKey) -> Vec<DailyKey> {
         breakdown,
         key: value.to_string(),
     };
-    let mut out = vec![row("value", &key.value)];
+    // The measure's breakdown with the handler folded (most questions do not ask by
+    // handler), and for measures that carry one, also by handler.
+    let mut out = vec![DailyKey { handler: String::new(), ..row("value", &key.value) }];
+    if key.measure.per_handler() {
+        out.push(row(BY_HANDLER, &key.value));
+    }
     if key.measure == Measure::Received {
         for (breakdown, value) in RECEIVED_GROUPINGS.into_iter().zip([&key.business_type, &key.cause, &key.channel, &key.severity, &key.product]) {
             out.push(row(breakdown, value));
@@ -443,6 +469,9 @@ pub fn daily_of(key: &CellKey) -> Vec<DailyKey> {
 /// Joins the parts of a composite rollup key; refused in every text taken from outside, so it
 /// never occurs in a part.
 pub const SEPARATOR: &str = "\u{1f}";
+
+/// The rollup of the handler-carrying measures by handler and breakdown value.
+pub const BY_HANDLER: &str = "by_handler";
 
 /// The rollup of received complaints by business type and cause together (the hotspots'
 /// combinations): key `business type ␟ cause`.

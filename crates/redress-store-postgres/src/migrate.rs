@@ -19,6 +19,7 @@ const MIGRATIONS: &[Migration] = &[
     (6, "stats", include_str!("../migrations/0006_stats.sql")),
     (7, "report_notes", include_str!("../migrations/0007_report_notes.sql")),
     (8, "stat_daily", include_str!("../migrations/0008_stat_daily.sql")),
+    (9, "stat_daily_handlers", include_str!("../migrations/0009_stat_daily_handlers.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -12,7 +12,7 @@
 
 use std::cmp::Ordering;
 
-use redress_analytics::cells::{BUSINESS_CAUSE, FCA, FCA_MEASURES, RECEIVED_GROUPINGS, SEPARATOR, daily_sum, sum};
+use redress_analytics::cells::{BUSINESS_CAUSE, BY_HANDLER, FCA, FCA_MEASURES, RECEIVED_GROUPINGS, SEPARATOR, daily_sum, sum};
 use redress_domain::complaint::{Complaint, ComplaintId};
 use redress_store::columns::{decode_complaint, identity_keys};
 use redress_store::stats::{Cell, CellKey, Measure};
@@ -232,10 +232,15 @@ fn daily_plan(query: &StatQuery) -> Option<DailyPlan> {
     dimensions.sort_by_key(|c| c.column());
     let by_value = query.group_by.contains(&C::Value);
     let received = query.measure == Measure::Received && query.value.is_none() && !by_value;
+    let by_handler = query.handler.is_some() || query.group_by.contains(&C::Handler);
     match dimensions.as_slice() {
+        // Handlers are folded in `value` and kept by handler only for the measures that carry
+        // one; the cells answer any other question about handlers.
+        [] if by_handler && query.measure.per_handler() => Some(DailyPlan { breakdown: BY_HANDLER, parts: &[] }),
+        [] if by_handler => None,
         [] => Some(DailyPlan { breakdown: "value", parts: &[] }),
-        [one] if received => RECEIVED_GROUPINGS.into_iter().find(|g| *g == one.column()).map(|breakdown| DailyPlan { breakdown, parts: &[] }),
-        [C::BusinessType, C::Cause] if received => Some(DailyPlan { breakdown: BUSINESS_CAUSE, parts: &[C::BusinessType, C::Cause] }),
+        [one] if received && !by_handler => RECEIVED_GROUPINGS.into_iter().find(|g| *g == one.column()).map(|breakdown| DailyPlan { breakdown, parts: &[] }),
+        [C::BusinessType, C::Cause] if received && !by_handler => Some(DailyPlan { breakdown: BUSINESS_CAUSE, parts: &[C::BusinessType, C::Cause] }),
         [C::BusinessType, C::Cause, C::Product]
             if FCA_MEASURES.contains(&query.measure) && query.handler.is_none() && !query.group_by.contains(&C::Handler) =>
         {

@@ -16,6 +16,7 @@ const MIGRATIONS: &[Migration] = &[
     (7, "stats", include_str!("../migrations/0007_stats.sql")),
     (8, "report_notes", include_str!("../migrations/0008_report_notes.sql")),
     (9, "stat_daily", include_str!("../migrations/0009_stat_daily.sql")),
+    (10, "stat_daily_handlers", include_str!("../migrations/0010_stat_daily_handlers.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -64,7 +64,7 @@ fn received_cells_roll_up_by_each_dimension_and_others_by_their_value() {
     let mut closed = key(Measure::Closed, "decided");
     closed.handler = "h1".into();
     let rows = daily_of(&closed);
-    assert_eq!(rows.iter().map(|r| (r.breakdown, r.handler.as_str())).collect::<Vec<_>>(), vec![("value", "h1"), ("fca", "")], "the FCA rollup folds handlers");
+    assert_eq!(rows.iter().map(|r| (r.breakdown, r.handler.as_str())).collect::<Vec<_>>(), vec![("value", ""), ("by_handler", "h1"), ("fca", "")], "handlers are folded but for the rollup by handler");
     let mut other = key(Measure::Received, "");
     other.channel = "web".into();
     let summed = sum([Cell { key: received.clone(), n: 2, total: 0 }, Cell { key: other, n: 1, total: 0 }]);

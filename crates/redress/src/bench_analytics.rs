@@ -302,7 +302,7 @@ pub async fn run(args: AnalyticsArgs, rules: Arc<RuleBook>) -> anyhow::Result<()
 
     server.stop().await;
     let (hwm, rss) = memory();
-    println!("\nmemory: peak resident {} while loading (VmHWM), now {}", mib(hwm_load), mib(rss.or(hwm)));
+    println!("\nmemory: peak resident {} before the requests (VmHWM: the load, if this run loaded), now {}", mib(hwm_load), mib(rss.or(hwm)));
 
     // Summary.
     println!(
@@ -323,7 +323,7 @@ pub async fn run(args: AnalyticsArgs, rules: Arc<RuleBook>) -> anyhow::Result<()
         );
     }
     if let Some(path) = &args.baseline {
-        compare(path, &runs, count)?;
+        compare(path, &runs, engine, count)?;
     }
     if let Some(path) = &args.save {
         let saved = json!({
@@ -802,14 +802,19 @@ where
 }
 
 /// Prints each request's p50 against the same request's in figures saved by an earlier run.
-fn compare(path: &PathBuf, runs: &[Run], complaints: u64) -> anyhow::Result<()> {
+/// The growth goal is judged only against a smaller database of the same engine.
+fn compare(path: &PathBuf, runs: &[Run], engine: &str, complaints: u64) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let base: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON saved by --save", path.display()))?;
     let base_complaints = base["complaints"].as_u64().unwrap_or(0);
+    let base_engine = base["engine"].as_str().unwrap_or("?");
+    let growth_run = base_engine == engine && base_complaints < complaints;
     println!(
-        "\ngrowth from {} ({base_complaints} complaints, {} cells) to this run ({complaints} complaints): p50 now / p50 then (goal < {GOAL_GROWTH}×)",
+        "\n{} {} ({base_engine}, {base_complaints} complaints, {} cells) to this run ({engine}, {complaints} complaints): p50 now / p50 then{}",
+        if growth_run { "growth from" } else { "compared with" },
         path.display(),
-        base["stat_cells"].as_i64().unwrap_or(0)
+        base["stat_cells"].as_i64().unwrap_or(0),
+        if growth_run { format!(" (goal < {GOAL_GROWTH}×)") } else { " (not a growth: another engine or not a smaller database)".to_string() }
     );
     let empty = Vec::new();
     let saved = base["requests"].as_array().unwrap_or(&empty);
@@ -826,7 +831,13 @@ fn compare(path: &PathBuf, runs: &[Run], complaints: u64) -> anyhow::Result<()> 
             r.name,
             b["p99_ms"].as_f64().unwrap_or(f64::NAN),
             r.latencies.pct(99.0),
-            if growth < GOAL_GROWTH { "goal met" } else { "GOAL MISSED" }
+            if !growth_run {
+                ""
+            } else if growth < GOAL_GROWTH {
+                "goal met"
+            } else {
+                "GOAL MISSED"
+            }
         );
     }
     Ok(())

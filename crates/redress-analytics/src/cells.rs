@@ -463,8 +463,18 @@ pub fn daily_of(key: &CellKey) -> Vec<DailyKey> {
         let parts = [key.business_type.as_str(), &key.cause, &key.product, &key.value].join(SEPARATOR);
         out.push(DailyKey { handler: String::new(), ..row(FCA, &parts) });
     }
+    // The same with the department folded, for the institution-wide questions: they then read
+    // one row per value and day however many departments there are. Rows by handler are not
+    // folded (a question by handler lists handlers, who belong to departments anyway).
+    let folded: Vec<DailyKey> =
+        out.iter().filter(|d| d.breakdown != BY_HANDLER).map(|d| DailyKey { department: ALL_DEPARTMENTS.to_string(), ..d.clone() }).collect();
+    out.extend(folded);
     out
 }
+
+/// The department of rollup rows that hold every department's sum. No department has this
+/// code (the organisation refuses it).
+pub const ALL_DEPARTMENTS: &str = "*";
 
 /// Joins the parts of a composite rollup key; refused in every text taken from outside, so it
 /// never occurs in a part.

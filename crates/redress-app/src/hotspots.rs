@@ -62,9 +62,9 @@ pub struct HotspotItem {
     pub hotspot: Hotspot,
     /// The daily counts of the window and its baseline, oldest first.
     pub daily: Vec<u32>,
-    /// The newest complaints of the window (at most [`EXAMPLES`]).
+    /// The newest complaints of the window (at most [`EXAMPLES`]); read for alerts only.
     pub examples: Vec<ComplaintSummary>,
-    /// Incidents sharing complaints with the window.
+    /// Incidents sharing complaints with the window; read for alerts only.
     pub incidents: Vec<Overlap>,
     /// The filters that list the window's complaints.
     pub list: AnalysisParams,
@@ -152,10 +152,16 @@ pub async fn scan(app: &App, caller: &Caller, params: &HotspotParams) -> AppResu
     let window = Period { from: to.checked_sub((settings.window_days as i64 - 1).days()).unwrap_or(to), to };
     let baseline = Period { from, to: window.from.yesterday().unwrap_or(window.from) };
     let rising: Vec<Hotspot> = assessed.into_iter().filter(|h| h.rising).take(MAX_ITEMS).collect();
-    // The evidence of each item is a few reads of its own; they run together.
+    // The evidence (example complaints, overlapping incidents) is read for the alerts only:
+    // each is a list of the window's complaints, whose cost grows with the window's volume,
+    // and an alert is what the supervisors act on. A rising item without an alert links to
+    // its complaints. The alerts' evidence runs together.
     let evidence = futures::future::try_join_all(rising.iter().map(|h| {
         let list = list_params(&f, &h.key, by, window, org);
         async move {
+            if !h.alert {
+                return AppResult::Ok((list, Vec::new(), Vec::new()));
+            }
             let keyword = (by == Combination::Keyword).then(|| h.key[0].as_str());
             let (examples, incidents) = evidence(app, caller, &list, keyword).await?;
             AppResult::Ok((list, examples, incidents))

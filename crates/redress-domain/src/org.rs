@@ -216,6 +216,10 @@ impl Organisation {
             if !unit_index.contains_key(&d.unit) {
                 return Err(OrgError::Invalid(format!("department '{}' names unknown unit '{}'", d.code, d.unit)));
             }
+            // `*` stands for every department in the statistics, and an empty code for none.
+            if d.code.trim().is_empty() || d.code == "*" {
+                return Err(OrgError::Invalid(format!("'{}' is not a department code", d.code)));
+            }
             if department_index.insert(d.code.clone(), i).is_some() {
                 return Err(OrgError::Invalid(format!("department '{}' is defined twice", d.code)));
             }
@@ -346,4 +350,23 @@ pub struct RoutingFacts<'a> {
     pub severity: crate::classify::Severity,
     /// Customer type wire name.
     pub customer_type: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_statistics_code_for_every_department_is_no_department_code() {
+        let shipped = include_str!("../../../data/org/default.toml");
+        assert!(Organisation::parse_toml(shipped).is_ok());
+        let org = Organisation::builtin();
+        let code = &org.departments()[0].code;
+        for bad in ["*", " "] {
+            let text = shipped.replace(&format!("code = \"{code}\""), &format!("code = \"{bad}\""));
+            assert_ne!(text, shipped, "the shipped file names department {code}");
+            let err = Organisation::parse_toml(&text).unwrap_err().to_string();
+            assert!(err.contains("is not a department code"), "{bad:?}: {err}");
+        }
+    }
 }

@@ -20,6 +20,7 @@ const MIGRATIONS: &[Migration] = &[
     (7, "report_notes", include_str!("../migrations/0007_report_notes.sql")),
     (8, "stat_daily", include_str!("../migrations/0008_stat_daily.sql")),
     (9, "stat_daily_handlers", include_str!("../migrations/0009_stat_daily_handlers.sql")),
+    (10, "stats_by_day", include_str!("../migrations/0010_stats_by_day.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -12,7 +12,7 @@
 
 use std::cmp::Ordering;
 
-use redress_analytics::cells::{BUSINESS_CAUSE, BY_HANDLER, FCA, FCA_MEASURES, RECEIVED_GROUPINGS, SEPARATOR, daily_sum, sum};
+use redress_analytics::cells::{ALL_DEPARTMENTS, BUSINESS_CAUSE, BY_HANDLER, FCA, FCA_MEASURES, RECEIVED_GROUPINGS, SEPARATOR, daily_sum, sum};
 use redress_domain::complaint::{Complaint, ComplaintId};
 use redress_store::columns::{decode_complaint, identity_keys};
 use redress_store::stats::{Cell, CellKey, Measure};
@@ -21,8 +21,9 @@ use sqlx::{Connection as _, QueryBuilder, SqlStr};
 
 use crate::{Builder, Connection, Db, Engine, ROWS_PER_STATEMENT, Run, execute, fetch_all, get, get_text};
 
-/// The key columns of `stat_cells`, in the order of its primary key (and of [`CellKey`]).
-const KEY_COLUMNS: &str = "measure, day, department, handler, channel, business_type, cause, severity, product, value";
+/// The key columns of `stat_cells`, in the order of its primary key: day first, so that the
+/// cells one change adds (nearly all of one day) share a few pages of the table.
+const KEY_COLUMNS: &str = "day, measure, department, handler, channel, business_type, cause, severity, product, value";
 
 /// Identity keys per statement of [`complaints_by_identity`] (each binds two values).
 const KEYS_PER_STATEMENT: usize = 100;
@@ -81,7 +82,7 @@ pub async fn add_cells<E: Engine>(conn: &mut Connection<E>, cells: impl IntoIter
         let mut q = QueryBuilder::<Db<E>>::new(format!("INSERT INTO stat_cells ({KEY_COLUMNS}, n, total) VALUES "));
         for (i, (k, (n, total))) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" });
-            q.bind(k.measure.as_str()).push(", ").bind(k.day).push(", ").bind(&k.department).push(", ").bind(&k.handler);
+            q.bind(k.day).push(", ").bind(k.measure.as_str()).push(", ").bind(&k.department).push(", ").bind(&k.handler);
             q.push(", ").bind(&k.channel).push(", ").bind(&k.business_type).push(", ").bind(&k.cause).push(", ").bind(&k.severity);
             q.push(", ").bind(&k.product).push(", ").bind(&k.value).push(", ").bind(*n).push(", ").bind(*total).push(")");
         }
@@ -96,7 +97,7 @@ pub async fn add_cells<E: Engine>(conn: &mut Connection<E>, cells: impl IntoIter
         let mut q = QueryBuilder::<Db<E>>::new(format!("INSERT INTO stat_daily ({DAILY_COLUMNS}, n, total) VALUES "));
         for (i, (k, (n, total))) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" });
-            q.bind(k.measure.as_str()).push(", ").bind(k.breakdown).push(", ").bind(k.day).push(", ").bind(&k.department);
+            q.bind(k.day).push(", ").bind(k.measure.as_str()).push(", ").bind(k.breakdown).push(", ").bind(&k.department);
             q.push(", ").bind(&k.handler).push(", ").bind(&k.key).push(", ").bind(*n).push(", ").bind(*total).push(")");
         }
         q.push(format_args!(
@@ -107,8 +108,8 @@ pub async fn add_cells<E: Engine>(conn: &mut Connection<E>, cells: impl IntoIter
     Ok(())
 }
 
-/// The key columns of `stat_daily`, in the order of its primary key.
-const DAILY_COLUMNS: &str = "measure, breakdown, day, department, handler, key";
+/// The key columns of `stat_daily`, in the order of its primary key (day first, as the cells).
+const DAILY_COLUMNS: &str = "day, measure, breakdown, department, handler, key";
 
 /// Adds cells in a transaction of their own.
 pub async fn add_stat_cells<E: Engine>(conn: &mut Connection<E>, cells: &[Cell]) -> StoreResult<()> {
@@ -127,7 +128,9 @@ pub async fn clear_stat_cells<E: Engine>(conn: &mut Connection<E>) -> StoreResul
 
 /// Every cell whose count or sum is not zero, in the order of [`CellKey`].
 pub async fn stat_cells<E: Engine>(conn: &mut Connection<E>) -> StoreResult<Vec<Cell>> {
-    let mut q = QueryBuilder::<Db<E>>::new(format!("SELECT {KEY_COLUMNS}, n, total FROM stat_cells WHERE n <> 0 OR total <> 0"));
+    let mut q = QueryBuilder::<Db<E>>::new(
+        "SELECT measure, day, department, handler, channel, business_type, cause, severity, product, value, n, total FROM stat_cells WHERE n <> 0 OR total <> 0",
+    );
     let mut cells = Vec::new();
     for r in fetch_all(conn, &mut q).await? {
         let measure = get_text(&r, 0)?;
@@ -167,8 +170,9 @@ pub async fn stat_rows<E: Engine>(conn: &mut Connection<E>, query: &StatQuery) -
     for column in &groups {
         q.push(column).push(", ");
     }
-    q.push("CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_cells WHERE measure = ");
-    q.bind(query.measure.as_str()).push(" AND day >= ").bind(query.from_day).push(" AND day < ").bind(query.to_day);
+    q.push("CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_cells WHERE ");
+    push_days::<E>(&mut q, query.from_day, query.to_day);
+    q.push(" AND measure = ").bind(query.measure.as_str());
     if let Some(departments) = &query.departments {
         q.push(" AND department");
         E::push_in(&mut q, departments);
@@ -273,12 +277,22 @@ async fn daily_rows<E: Engine>(conn: &mut Connection<E>, query: &StatQuery, plan
     for c in &selected {
         q.push(c).push(", ");
     }
-    q.push("CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_daily WHERE measure = ");
-    q.bind(query.measure.as_str()).push(" AND breakdown = ").bind(plan.breakdown);
-    q.push(" AND day >= ").bind(query.from_day).push(" AND day < ").bind(query.to_day);
-    if let Some(departments) = &query.departments {
-        q.push(" AND department");
-        E::push_in(&mut q, departments);
+    q.push("CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_daily WHERE ");
+    push_days::<E>(&mut q, query.from_day, query.to_day);
+    q.push(" AND measure = ").bind(query.measure.as_str()).push(" AND breakdown = ").bind(plan.breakdown);
+    // An institution-wide question reads the rows with the departments folded; one by
+    // department or about some departments reads the departments' own rows.
+    match &query.departments {
+        Some(departments) => {
+            q.push(" AND department");
+            E::push_in(&mut q, departments);
+        }
+        None if selected.contains(&"department") || plan.breakdown == BY_HANDLER => {
+            q.push(" AND department <> ").bind(ALL_DEPARTMENTS);
+        }
+        None => {
+            q.push(" AND department = ").bind(ALL_DEPARTMENTS);
+        }
     }
     if let Some(h) = &query.handler {
         q.push(" AND handler = ").bind(h);
@@ -323,6 +337,27 @@ async fn daily_rows<E: Engine>(conn: &mut Connection<E>, query: &StatQuery, plan
     let mut rows: Vec<StatRow> = sums.into_iter().filter(|(_, v)| *v != (0, 0)).map(|(keys, (n, total))| StatRow { keys, n, total }).collect();
     rows.sort_by(|a, b| compare_keys(&query.group_by, &a.keys, &b.keys));
     Ok(rows)
+}
+
+/// The longest run of days a question lists one by one (about ten years); a longer one reads
+/// the range.
+const MAX_LISTED_DAYS: i32 = 3660;
+
+/// Pushes the test that `day` is one of `[from, to)`, day by day: the tables are keyed by day
+/// then measure, and a list of days lets both engines seek each day's rows of the measure
+/// where a range would read every measure's rows of the days.
+fn push_days<E: Engine>(q: &mut QueryBuilder<Db<E>>, from: i32, to: i32) {
+    if from >= to {
+        q.push("1 = 0");
+        return;
+    }
+    if to - from > MAX_LISTED_DAYS {
+        q.push("day >= ").bind(from).push(" AND day < ").bind(to);
+        return;
+    }
+    let days: Vec<String> = (from..to).map(|d| d.to_string()).collect();
+    // Day numbers are integers made here, not text from outside.
+    q.push(format_args!("day IN ({})", days.join(", ")));
 }
 
 /// Orders two groups' keys: days by their numbers, the other columns byte-wise.

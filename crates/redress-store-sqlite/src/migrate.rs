@@ -17,6 +17,7 @@ const MIGRATIONS: &[Migration] = &[
     (8, "report_notes", include_str!("../migrations/0008_report_notes.sql")),
     (9, "stat_daily", include_str!("../migrations/0009_stat_daily.sql")),
     (10, "stat_daily_handlers", include_str!("../migrations/0010_stat_daily_handlers.sql")),
+    (11, "stats_by_day", include_str!("../migrations/0011_stats_by_day.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -293,10 +293,10 @@ pub async fn run(args: AnalyticsArgs, rules: Arc<RuleBook>) -> anyhow::Result<()
         let lat = time_calls(BREAKDOWN_SAMPLES, || async { store.stat_rows(q).await.map(|_| ()).map_err(Into::into) }).await?;
         let rows = store.stat_rows(q).await?.len();
         let read = sql.cells_in(q.measure, q.from_day, q.to_day).await?;
-        println!("  {name:<58} {}  [{read} cells in its days, {rows} groups answered]", lat.line());
+        println!("  {name:<58} {}  [{read} stat_cells rows in its days, {rows} groups answered]", lat.line());
     }
-    println!("  the statement (`redress_store_sql::stats::stat_rows`), for the last 30 days by business type:");
-    for line in sql.plan(last30).await? {
+    println!("  the statements (`redress_store_sql::stats::stat_rows`), for the last 30 days by business type, and with a unit and business type:");
+    for line in sql.plan(last30, &unit_departments(&rules, &unit), &business_type).await? {
         println!("    {line}");
     }
 
@@ -426,6 +426,12 @@ async fn busiest_unit_and_business_type(store: &dyn Store, rules: &RuleBook, day
 }
 
 /// Single questions worth timing alone: the largest of each kind the requests ask.
+/// The departments of `unit` and the units under it.
+fn unit_departments(rules: &RuleBook, unit: &str) -> Vec<String> {
+    let org = &rules.org;
+    org.departments().iter().filter(|d| org.is_within(&d.unit, unit)).map(|d| d.code.clone()).collect()
+}
+
 fn breakdown_questions(last30: Days, last91: Days, half: Days, rules: &RuleBook, unit: &str, business_type: &str) -> Vec<(String, StatQuery)> {
     let by = |days: Days, m: Measure, group: &[StatColumn]| {
         let mut q = days.query(m);
@@ -433,8 +439,7 @@ fn breakdown_questions(last30: Days, last91: Days, half: Days, rules: &RuleBook,
         q
     };
     let mut filtered = last30.query(Measure::Received);
-    let org = &rules.org;
-    filtered.departments = Some(org.departments().iter().filter(|d| org.is_within(&d.unit, unit)).map(|d| d.code.clone()).collect());
+    filtered.departments = Some(unit_departments(rules, unit));
     filtered.business_type = Some(business_type.to_string());
     vec![
         ("store.stat_rows: received, 30 days, total".into(), last30.query(Measure::Received)),
@@ -483,7 +488,18 @@ impl Sql {
         v.with_context(|| format!("running {sql}"))
     }
 
-    /// Cells of `measure` on days `[from, to)`: what a question about them reads.
+    /// The (text, integer) rows `sql` answers.
+    async fn pairs(&mut self, sql: String) -> anyhow::Result<Vec<(String, i64)>> {
+        let q = sqlx::AssertSqlSafe(sql.clone());
+        let v = match self {
+            Sql::Sqlite(c) => sqlx::query_as::<_, (String, i64)>(q).fetch_all(c).await,
+            Sql::Postgres(c) => sqlx::query_as::<_, (String, i64)>(q).fetch_all(c).await,
+        };
+        v.with_context(|| format!("running {sql}"))
+    }
+
+    /// Cells of `measure` on days `[from, to)`: what a question about them reads from the
+    /// cells (a question the daily rollup answers reads the rollup instead).
     async fn cells_in(&mut self, measure: Measure, from: i32, to: i32) -> anyhow::Result<i64> {
         self.scalar(format!("SELECT count(*) FROM stat_cells WHERE measure = '{}' AND day >= {from} AND day < {to}", measure.as_str())).await
     }
@@ -498,25 +514,40 @@ impl Sql {
     }
 
     /// The plan of the store's statement for the received cells of `days` by business type.
-    async fn plan(&mut self, days: Days) -> anyhow::Result<Vec<String>> {
+    /// How the store's statements for the last 30 days by business type are run: institution
+    /// wide (the rollup's rows with the departments folded) and for one unit's departments
+    /// with a business type (the cells).
+    async fn plan(&mut self, days: Days, departments: &[String], business_type: &str) -> anyhow::Result<Vec<String>> {
         let (from, to) = days.range();
-        let statement = format!(
-            "SELECT business_type, CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_cells WHERE measure = 'received' AND day >= {from} AND day < {to} GROUP BY business_type HAVING SUM(n) <> 0 OR SUM(total) <> 0"
-        );
-        Ok(match self {
-            Sql::Sqlite(c) => {
-                let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {statement}"))).fetch_all(c).await?;
-                let mut lines = vec![format!("EXPLAIN QUERY PLAN {statement}")];
-                lines.extend(rows.into_iter().map(|(_, _, _, detail)| detail));
-                lines
+        let listed: Vec<String> = (from..to).map(|d| d.to_string()).collect();
+        let listed = listed.join(", ");
+        let quoted: Vec<String> = departments.iter().map(|d| format!("'{}'", d.replace('\'', "''"))).collect();
+        let statements = [
+            format!(
+                "SELECT key, CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_daily WHERE day IN ({listed}) AND measure = 'received' AND breakdown = 'business_type' AND department = '*' GROUP BY key HAVING COUNT(*) > 0"
+            ),
+            format!(
+                "SELECT business_type, CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_cells WHERE day IN ({listed}) AND measure = 'received' AND department IN ({}) AND substr(business_type, 1, length('{bt}')) = '{bt}' GROUP BY business_type HAVING SUM(n) <> 0 OR SUM(total) <> 0",
+                quoted.join(", "),
+                bt = business_type.replace('\'', "''")
+            ),
+        ];
+        let mut lines = Vec::new();
+        for statement in statements {
+            // The day list is shortened in print only.
+            lines.push(statement.replace(&listed, &format!("{from}, {}, …, {}", from + 1, to - 1)));
+            match self {
+                Sql::Sqlite(c) => {
+                    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {statement}"))).fetch_all(&mut *c).await?;
+                    lines.extend(rows.into_iter().map(|(_, _, _, detail)| format!("  {detail}")));
+                }
+                Sql::Postgres(c) => {
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN (ANALYZE, BUFFERS) {statement}"))).fetch_all(&mut *c).await?;
+                    lines.extend(rows.into_iter().map(|r| format!("  {r}")));
+                }
             }
-            Sql::Postgres(c) => {
-                let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN (ANALYZE, BUFFERS) {statement}"))).fetch_all(c).await?;
-                let mut lines = vec![format!("EXPLAIN (ANALYZE, BUFFERS) {statement}")];
-                lines.extend(rows);
-                lines
-            }
-        })
+        }
+        Ok(lines)
     }
 }
 
@@ -553,6 +584,28 @@ struct CellFigures {
     by_measure_30: Vec<(Measure, i64)>,
     received_quarter: i64,
     received_half: i64,
+    daily: Option<DailyFigures>,
+}
+
+/// The daily rollup (`stat_daily`), where the store has one: the rows that answer the questions
+/// with no filter on a complaint dimension.
+struct DailyFigures {
+    total: i64,
+    /// Rows of `received` in the last 30 days, by breakdown.
+    received_30: Vec<(String, i64)>,
+    /// Rows of every measure's own breakdown (`value`) in the last 30 days.
+    value_30: i64,
+}
+
+async fn daily_figures(sql: &mut Sql, last30: Days) -> Option<DailyFigures> {
+    let total = sql.scalar("SELECT count(*) FROM stat_daily".into()).await.ok()?;
+    let (a, b) = last30.range();
+    let received_30 = sql
+        .pairs(format!("SELECT breakdown, count(*) FROM stat_daily WHERE measure = 'received' AND day >= {a} AND day < {b} GROUP BY breakdown ORDER BY breakdown"))
+        .await
+        .ok()?;
+    let value_30 = sql.scalar(format!("SELECT count(*) FROM stat_daily WHERE breakdown = 'value' AND day >= {a} AND day < {b}")).await.ok()?;
+    Some(DailyFigures { total, received_30, value_30 })
 }
 
 async fn cell_figures(sql: &mut Sql, last30: Days, last91: Days, quarter: Days, half: Days) -> anyhow::Result<CellFigures> {
@@ -586,6 +639,7 @@ async fn cell_figures(sql: &mut Sql, last30: Days, last91: Days, quarter: Days, 
     let (ha, hb) = half.range();
     let received_quarter = sql.cells_in(Measure::Received, qa, qb).await?;
     let received_half = sql.cells_in(Measure::Received, ha, hb).await?;
+    let daily = daily_figures(sql, last30).await;
     println!("\nstatistics cells (counted in {:.1} s):", t.elapsed().as_secs_f64());
     Ok(CellFigures {
         total,
@@ -600,6 +654,7 @@ async fn cell_figures(sql: &mut Sql, last30: Days, last91: Days, quarter: Days, 
         by_measure_30,
         received_quarter,
         received_half,
+        daily,
     })
 }
 
@@ -614,10 +669,27 @@ impl CellFigures {
             self.received_30 as f64 / self.days_30.max(1) as f64,
             self.received_30 as f64 / self.complaints_30.max(1) as f64
         );
-        println!("    a 30-day question about received complaints reads those {} cells: SELECT count(*) FROM stat_cells WHERE measure = 'received' AND day BETWEEN first AND last", self.received_30);
+        println!(
+            "    a 30-day question about received complaints answered from the cells reads those {} cells: SELECT count(*) FROM stat_cells WHERE measure = 'received' AND day BETWEEN first AND last",
+            self.received_30
+        );
         println!("  last 91 days: {} `received` cells; the report's quarter {}; the FCA half {}", self.received_91, self.received_quarter, self.received_half);
         println!("  cells of each measure in the last 30 days: {}", self.by_measure_30.iter().filter(|(_, n)| *n > 0).map(|(m, n)| format!("{} {n}", m.as_str())).collect::<Vec<_>>().join(", "));
-        println!("  one analysis reads (its 30 questions together): {} cells for the last 30 days, {} for the last quarter", self.analysis_30, self.analysis_91);
+        println!(
+            "  the 30 questions of one analysis, were each answered from the cells, would read {} cells for the last 30 days, {} for the last quarter",
+            self.analysis_30, self.analysis_91
+        );
+        match &self.daily {
+            Some(d) => {
+                println!("  stat_daily (the daily rollup, which answers the questions without a filter on a complaint dimension): {} rows", d.total);
+                println!(
+                    "    last 30 days: `received` rows by breakdown: {}; every measure's `value` rows: {}",
+                    d.received_30.iter().map(|(b, n)| format!("{b} {n}")).collect::<Vec<_>>().join(", "),
+                    d.value_30
+                );
+            }
+            None => println!("  no daily rollup (stat_daily) in this database: every question reads the cells"),
+        }
     }
 }
 

@@ -48,7 +48,10 @@ fn bands_and_measures_have_stable_names() {
 #[test]
 fn received_cells_roll_up_by_each_dimension_and_others_by_their_value() {
     let received = key(Measure::Received, "");
-    let rows = daily_of(&received);
+    let all = daily_of(&received);
+    let (folded, rows): (Vec<_>, Vec<_>) = all.iter().cloned().partition(|r| r.department == ALL_DEPARTMENTS);
+    let unfold = |r: &DailyKey| DailyKey { department: received.department.clone(), ..r.clone() };
+    assert_eq!(folded.iter().map(unfold).collect::<Vec<_>>(), rows, "every row is also kept with the department folded");
     assert_eq!(rows.iter().map(|r| (r.breakdown, r.key.as_str())).collect::<Vec<_>>(), vec![
         ("value", ""),
         ("business_type", "B03"),
@@ -60,16 +63,20 @@ fn received_cells_roll_up_by_each_dimension_and_others_by_their_value() {
         ("fca", "B03\u{1f}C01\u{1f}\u{1f}"),
     ]);
     let emotion = key(Measure::Emotion, "anger");
-    assert_eq!(daily_of(&emotion).len(), 1);
+    assert_eq!(daily_of(&emotion).len(), 2);
     let mut closed = key(Measure::Closed, "decided");
     closed.handler = "h1".into();
     let rows = daily_of(&closed);
-    assert_eq!(rows.iter().map(|r| (r.breakdown, r.handler.as_str())).collect::<Vec<_>>(), vec![("value", ""), ("by_handler", "h1"), ("fca", "")], "handlers are folded but for the rollup by handler");
+    assert_eq!(
+        rows.iter().map(|r| (r.breakdown, r.department.as_str(), r.handler.as_str())).collect::<Vec<_>>(),
+        vec![("value", "SH-CP", ""), ("by_handler", "SH-CP", "h1"), ("fca", "SH-CP", ""), ("value", "*", ""), ("fca", "*", "")],
+        "handlers are folded but for the rollup by handler, which keeps its departments"
+    );
     let mut other = key(Measure::Received, "");
     other.channel = "web".into();
     let summed = sum([Cell { key: received.clone(), n: 2, total: 0 }, Cell { key: other, n: 1, total: 0 }]);
     let daily = daily_sum(summed.iter());
-    let by = |breakdown: &str, k: &str| daily.iter().find(|(d, _)| d.breakdown == breakdown && d.key == k).map(|(_, v)| v.0);
+    let by = |breakdown: &str, k: &str| daily.iter().find(|(d, _)| d.breakdown == breakdown && d.key == k && d.department != ALL_DEPARTMENTS).map(|(_, v)| v.0);
     assert_eq!(by("value", ""), Some(3));
     assert_eq!(by("channel", "hotline"), Some(2));
     assert_eq!(by("channel", "web"), Some(1));

@@ -426,8 +426,9 @@ pub struct DailyKey {
     /// Handler.
     pub handler: String,
     /// What `key` holds: `value` (the measure's breakdown, handler folded), [`BY_HANDLER`] (the
-    /// same by handler), or for received complaints one of [`RECEIVED_GROUPINGS`],
-    /// [`BUSINESS_CAUSE`], [`FCA`].
+    /// same by handler), [`BY_BUSINESS_TYPE`], or for received complaints one of
+    /// [`RECEIVED_GROUPINGS`], [`BUSINESS_CAUSE`], [`BUSINESS_CHANNEL`], [`BUSINESS_SEVERITY`],
+    /// [`BUSINESS_PRODUCT`], [`FCA`].
     pub breakdown: &'static str,
     /// The breakdown's value.
     pub key: String,
@@ -463,6 +464,16 @@ pub fn daily_of(key: &CellKey) -> Vec<DailyKey> {
         let parts = [key.business_type.as_str(), &key.cause, &key.product, &key.value].join(SEPARATOR);
         out.push(DailyKey { handler: String::new(), ..row(FCA, &parts) });
     }
+    // By business type, for the questions filtered by one (a product line looking at its own
+    // complaints): every measure's breakdown, and received complaints by the dimensions an
+    // analysis breaks them down by (cause is in `BUSINESS_CAUSE`).
+    let business = |part: &str| [key.business_type.as_str(), part].join(SEPARATOR);
+    out.push(DailyKey { handler: String::new(), ..row(BY_BUSINESS_TYPE, &business(&key.value)) });
+    if key.measure == Measure::Received {
+        for (breakdown, part) in [(BUSINESS_CHANNEL, &key.channel), (BUSINESS_SEVERITY, &key.severity), (BUSINESS_PRODUCT, &key.product)] {
+            out.push(row(breakdown, &business(part)));
+        }
+    }
     // The same with the department folded, for the institution-wide questions: they then read
     // one row per value and day however many departments there are. Rows by handler are not
     // folded (a question by handler lists handlers, who belong to departments anyway).
@@ -486,6 +497,19 @@ pub const BY_HANDLER: &str = "by_handler";
 /// The rollup of received complaints by business type and cause together (the hotspots'
 /// combinations): key `business type ␟ cause`.
 pub const BUSINESS_CAUSE: &str = "business_cause";
+
+/// The rollup of every measure by business type and breakdown value (handlers folded): key
+/// `business type ␟ value`.
+pub const BY_BUSINESS_TYPE: &str = "by_business_type";
+
+/// The rollup of received complaints by business type and channel: key `business type ␟ channel`.
+pub const BUSINESS_CHANNEL: &str = "business_channel";
+
+/// The rollup of received complaints by business type and severity.
+pub const BUSINESS_SEVERITY: &str = "business_severity";
+
+/// The rollup of received complaints by business type and product.
+pub const BUSINESS_PRODUCT: &str = "business_product";
 
 /// The rollup of the FCA return's measures by business type, cause, product and breakdown
 /// (handlers folded): key `business type ␟ cause ␟ product ␟ value`.

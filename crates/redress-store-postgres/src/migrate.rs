@@ -21,6 +21,7 @@ const MIGRATIONS: &[Migration] = &[
     (8, "stat_daily", include_str!("../migrations/0008_stat_daily.sql")),
     (9, "stat_daily_handlers", include_str!("../migrations/0009_stat_daily_handlers.sql")),
     (10, "stats_by_day", include_str!("../migrations/0010_stats_by_day.sql")),
+    (11, "stat_daily_business", include_str!("../migrations/0011_stat_daily_business.sql")),
 ];
 
 /// Applies every migration not applied yet.

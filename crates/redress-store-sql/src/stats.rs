@@ -12,7 +12,7 @@
 
 use std::cmp::Ordering;
 
-use redress_analytics::cells::{ALL_DEPARTMENTS, BUSINESS_CAUSE, BY_HANDLER, FCA, FCA_MEASURES, RECEIVED_GROUPINGS, SEPARATOR, daily_sum, sum};
+use redress_analytics::cells::{ALL_DEPARTMENTS, BUSINESS_CAUSE, BUSINESS_CHANNEL, BUSINESS_PRODUCT, BUSINESS_SEVERITY, BY_BUSINESS_TYPE, BY_HANDLER, FCA, FCA_MEASURES, RECEIVED_GROUPINGS, SEPARATOR, daily_sum, sum};
 use redress_domain::complaint::{Complaint, ComplaintId};
 use redress_store::columns::{decode_complaint, identity_keys};
 use redress_store::stats::{Cell, CellKey, Measure};
@@ -215,20 +215,31 @@ pub async fn stat_rows<E: Engine>(conn: &mut Connection<E>, query: &StatQuery) -
     Ok(rows)
 }
 
-/// How the daily rollup answers a question: the breakdown to read, and for a composite key
-/// the complaint columns its parts hold, in order.
+/// How the daily rollup answers a question: the breakdown to read, for a composite key the
+/// complaint columns its parts hold, in order, and whether the query's business-type prefix
+/// is tested on the key (whose first part is then the business type).
 struct DailyPlan {
     breakdown: &'static str,
     parts: &'static [StatColumn],
+    business_type_prefix: bool,
 }
 
-/// The rollup that answers `query`, if one can: no filter on a complaint dimension, and
-/// grouping by day, department, handler and either the measure's breakdown, or for received
-/// complaints one complaint dimension or business type and cause together, or for the FCA
-/// return's measures business type, cause and product (handlers folded).
+impl DailyPlan {
+    fn of(breakdown: &'static str, parts: &'static [StatColumn]) -> Option<DailyPlan> {
+        Some(DailyPlan { breakdown, parts, business_type_prefix: false })
+    }
+}
+
+/// The rollup that answers `query`, if one can.
+///
+/// Without a filter on a complaint dimension: grouping by day, department, handler and either
+/// the measure's breakdown, or for received complaints one complaint dimension or business type
+/// and cause together, or for the FCA return's measures business type, cause and product
+/// (handlers folded). Filtered by business type alone: the same groupings but by handler, from
+/// the rollups keyed by business type.
 fn daily_plan(query: &StatQuery) -> Option<DailyPlan> {
     use StatColumn as C;
-    if query.channel.is_some() || query.business_type.is_some() || query.cause.is_some() || query.severity.is_some() || query.product.is_some() {
+    if query.channel.is_some() || query.cause.is_some() || query.severity.is_some() || query.product.is_some() {
         return None;
     }
     let mut dimensions: Vec<StatColumn> =
@@ -237,18 +248,32 @@ fn daily_plan(query: &StatQuery) -> Option<DailyPlan> {
     let by_value = query.group_by.contains(&C::Value);
     let received = query.measure == Measure::Received && query.value.is_none() && !by_value;
     let by_handler = query.handler.is_some() || query.group_by.contains(&C::Handler);
+    if query.business_type.is_some() {
+        if by_handler {
+            return None;
+        }
+        let plan = match dimensions.as_slice() {
+            [] | [C::BusinessType] => DailyPlan::of(BY_BUSINESS_TYPE, &[C::BusinessType, C::Value]),
+            [C::Cause] | [C::BusinessType, C::Cause] if received => DailyPlan::of(BUSINESS_CAUSE, &[C::BusinessType, C::Cause]),
+            [C::Channel] if received => DailyPlan::of(BUSINESS_CHANNEL, &[C::BusinessType, C::Channel]),
+            [C::Severity] if received => DailyPlan::of(BUSINESS_SEVERITY, &[C::BusinessType, C::Severity]),
+            [C::Product] if received => DailyPlan::of(BUSINESS_PRODUCT, &[C::BusinessType, C::Product]),
+            _ => None,
+        };
+        return plan.map(|p| DailyPlan { business_type_prefix: true, ..p });
+    }
     match dimensions.as_slice() {
         // Handlers are folded in `value` and kept by handler only for the measures that carry
         // one; the cells answer any other question about handlers.
-        [] if by_handler && query.measure.per_handler() => Some(DailyPlan { breakdown: BY_HANDLER, parts: &[] }),
+        [] if by_handler && query.measure.per_handler() => DailyPlan::of(BY_HANDLER, &[]),
         [] if by_handler => None,
-        [] => Some(DailyPlan { breakdown: "value", parts: &[] }),
-        [one] if received && !by_handler => RECEIVED_GROUPINGS.into_iter().find(|g| *g == one.column()).map(|breakdown| DailyPlan { breakdown, parts: &[] }),
-        [C::BusinessType, C::Cause] if received && !by_handler => Some(DailyPlan { breakdown: BUSINESS_CAUSE, parts: &[C::BusinessType, C::Cause] }),
+        [] => DailyPlan::of("value", &[]),
+        [one] if received && !by_handler => RECEIVED_GROUPINGS.into_iter().find(|g| *g == one.column()).and_then(|breakdown| DailyPlan::of(breakdown, &[])),
+        [C::BusinessType, C::Cause] if received && !by_handler => DailyPlan::of(BUSINESS_CAUSE, &[C::BusinessType, C::Cause]),
         [C::BusinessType, C::Cause, C::Product]
             if FCA_MEASURES.contains(&query.measure) && query.handler.is_none() && !query.group_by.contains(&C::Handler) =>
         {
-            Some(DailyPlan { breakdown: FCA, parts: &[C::BusinessType, C::Cause, C::Product, C::Value] })
+            DailyPlan::of(FCA, &[C::BusinessType, C::Cause, C::Product, C::Value])
         }
         _ => None,
     }
@@ -299,6 +324,11 @@ async fn daily_rows<E: Engine>(conn: &mut Connection<E>, query: &StatQuery, plan
     }
     if let Some(v) = query.value.as_ref().filter(|_| plan.parts.is_empty()) {
         q.push(" AND key = ").bind(v);
+    }
+    // The key starts with the business type, and the prefix holds no separator: it matches
+    // the business types it starts, as on the cells.
+    if let Some(p) = query.business_type.as_ref().filter(|_| plan.business_type_prefix) {
+        q.push(" AND substr(key, 1, length(").bind(p).push(")) = ").bind(p);
     }
     if !selected.is_empty() {
         q.push(" GROUP BY ").push(selected.join(", "));

@@ -18,6 +18,7 @@ const MIGRATIONS: &[Migration] = &[
     (9, "stat_daily", include_str!("../migrations/0009_stat_daily.sql")),
     (10, "stat_daily_handlers", include_str!("../migrations/0010_stat_daily_handlers.sql")),
     (11, "stats_by_day", include_str!("../migrations/0011_stats_by_day.sql")),
+    (12, "stat_daily_business", include_str!("../migrations/0012_stat_daily_business.sql")),
 ];
 
 /// Applies every migration not applied yet.

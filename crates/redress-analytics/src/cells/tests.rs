@@ -61,15 +61,30 @@ fn received_cells_roll_up_by_each_dimension_and_others_by_their_value() {
         ("product", ""),
         ("business_cause", "B03\u{1f}C01"),
         ("fca", "B03\u{1f}C01\u{1f}\u{1f}"),
+        ("by_business_type", "B03\u{1f}"),
+        ("business_channel", "B03\u{1f}hotline"),
+        ("business_severity", "B03\u{1f}low"),
+        ("business_product", "B03\u{1f}"),
     ]);
     let emotion = key(Measure::Emotion, "anger");
-    assert_eq!(daily_of(&emotion).len(), 2);
+    assert_eq!(
+        daily_of(&emotion).iter().map(|r| (r.breakdown, r.department.as_str(), r.key.as_str())).collect::<Vec<_>>(),
+        vec![("value", "SH-CP", "anger"), ("by_business_type", "SH-CP", "B03\u{1f}anger"), ("value", "*", "anger"), ("by_business_type", "*", "B03\u{1f}anger")]
+    );
     let mut closed = key(Measure::Closed, "decided");
     closed.handler = "h1".into();
     let rows = daily_of(&closed);
     assert_eq!(
         rows.iter().map(|r| (r.breakdown, r.department.as_str(), r.handler.as_str())).collect::<Vec<_>>(),
-        vec![("value", "SH-CP", ""), ("by_handler", "SH-CP", "h1"), ("fca", "SH-CP", ""), ("value", "*", ""), ("fca", "*", "")],
+        vec![
+            ("value", "SH-CP", ""),
+            ("by_handler", "SH-CP", "h1"),
+            ("fca", "SH-CP", ""),
+            ("by_business_type", "SH-CP", ""),
+            ("value", "*", ""),
+            ("fca", "*", ""),
+            ("by_business_type", "*", ""),
+        ],
         "handlers are folded but for the rollup by handler, which keeps its departments"
     );
     let mut other = key(Measure::Received, "");

@@ -163,6 +163,7 @@ async fn statistics_equal_a_recount_after_random_work(engine: Engine) {
         let first = complaints.iter().map(|c| local_date(&app, c.received_at)).min().unwrap();
         let last = local_date(&app, app.clock_now());
         let middle = first.checked_add(jiff::Span::new().days((last - first).get_days() / 2)).unwrap();
+        let mut business_filtered = 0;
         for (from, to) in [(first, last), (first, middle), (middle, last)] {
             let (status, a) = app.get("supervisor", &format!("/api/v1/analysis?from={from}&to={to}")).await;
             assert_eq!(status, StatusCode::OK, "{a}");
@@ -196,7 +197,33 @@ async fn statistics_equal_a_recount_after_random_work(engine: Engine) {
                 *phone_departments.entry(c.owner.department.clone()).or_default() += 1;
             }
             assert_eq!(groups(&hotline["departments"]), phone_departments, "seed {seed} {from}..{to}: hotline departments");
+            // Filtered by business type, it reads the rollups keyed by business type; the
+            // prefix is the top level of the most common code, so sub-codes count too.
+            let Some(prefix) = by_business.iter().filter(|(k, _)| k.len() >= 3).max_by_key(|(_, n)| **n).map(|(k, _)| k[..3].to_string()) else {
+                continue;
+            };
+            let (status, line) = app.get("supervisor", &format!("/api/v1/analysis?from={from}&to={to}&business_type={prefix}")).await;
+            assert_eq!(status, StatusCode::OK, "{line}");
+            let of_line: Vec<&&Complaint> =
+                received.iter().filter(|c| c.classification.business_type.as_ref().is_some_and(|l| l.code.starts_with(&prefix))).collect();
+            assert_eq!(line["received"], json!(of_line.len()), "seed {seed} {from}..{to}: received of {prefix}");
+            let mut count = |f: &dyn Fn(&Complaint) -> String| {
+                let mut m: BTreeMap<String, i64> = BTreeMap::new();
+                for c in &of_line {
+                    *m.entry(f(c)).or_default() += 1;
+                }
+                m
+            };
+            let code = |l: &Option<redress_domain::classify::Label>| l.as_ref().map(|l| l.code.clone()).unwrap_or_default();
+            assert_eq!(groups(&line["departments"]), count(&|c| c.owner.department.clone()), "seed {seed} {from}..{to}: departments of {prefix}");
+            assert_eq!(groups(&line["business_types"]), count(&|c| code(&c.classification.business_type)), "seed {seed} {from}..{to}: business types of {prefix}");
+            assert_eq!(groups(&line["causes"]), count(&|c| code(&c.classification.cause)), "seed {seed} {from}..{to}: causes of {prefix}");
+            assert_eq!(groups(&line["channels"]), count(&|c| c.channel.as_str().to_string()), "seed {seed} {from}..{to}: channels of {prefix}");
+            let trend: i64 = line["trend"].as_array().unwrap().iter().map(|p| p["n"].as_i64().unwrap()).sum();
+            assert_eq!(trend, of_line.len() as i64, "seed {seed} {from}..{to}: trend of {prefix}");
+            business_filtered += 1;
         }
+        assert!(business_filtered > 0, "seed {seed}: no period had a business type to filter by");
         eprintln!("{engine:?} seed {seed}: {} complaints, {done} actions done, {refused} refused, {} cells", complaints.len(), stored.len());
     }
 }

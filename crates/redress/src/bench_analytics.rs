@@ -516,7 +516,7 @@ impl Sql {
     /// The plan of the store's statement for the received cells of `days` by business type.
     /// How the store's statements for the last 30 days by business type are run: institution
     /// wide (the rollup's rows with the departments folded) and for one unit's departments
-    /// with a business type (the cells).
+    /// with a business type (the rollup by business type).
     async fn plan(&mut self, days: Days, departments: &[String], business_type: &str) -> anyhow::Result<Vec<String>> {
         let (from, to) = days.range();
         let listed: Vec<String> = (from..to).map(|d| d.to_string()).collect();
@@ -527,7 +527,7 @@ impl Sql {
                 "SELECT key, CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_daily WHERE day IN ({listed}) AND measure = 'received' AND breakdown = 'business_type' AND department = '*' GROUP BY key HAVING COUNT(*) > 0"
             ),
             format!(
-                "SELECT business_type, CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_cells WHERE day IN ({listed}) AND measure = 'received' AND department IN ({}) AND substr(business_type, 1, length('{bt}')) = '{bt}' GROUP BY business_type HAVING SUM(n) <> 0 OR SUM(total) <> 0",
+                "SELECT key, CAST(SUM(n) AS BIGINT), CAST(SUM(total) AS BIGINT) FROM stat_daily WHERE day IN ({listed}) AND measure = 'received' AND breakdown = 'by_business_type' AND department IN ({}) AND substr(key, 1, length('{bt}')) = '{bt}' GROUP BY key HAVING COUNT(*) > 0",
                 quoted.join(", "),
                 bt = business_type.replace('\'', "''")
             ),

@@ -681,7 +681,7 @@ impl CellFigures {
         );
         match &self.daily {
             Some(d) => {
-                println!("  stat_daily (the daily rollup, which answers the questions without a filter on a complaint dimension): {} rows", d.total);
+                println!("  stat_daily (the daily rollup, which answers the questions without a filter on a complaint dimension or filtered by business type alone): {} rows", d.total);
                 println!(
                     "    last 30 days: `received` rows by breakdown: {}; every measure's `value` rows: {}",
                     d.received_30.iter().map(|(b, n)| format!("{b} {n}")).collect::<Vec<_>>().join(", "),

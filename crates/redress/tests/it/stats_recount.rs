@@ -207,7 +207,7 @@ async fn statistics_equal_a_recount_after_random_work(engine: Engine) {
             let of_line: Vec<&&Complaint> =
                 received.iter().filter(|c| c.classification.business_type.as_ref().is_some_and(|l| l.code.starts_with(&prefix))).collect();
             assert_eq!(line["received"], json!(of_line.len()), "seed {seed} {from}..{to}: received of {prefix}");
-            let mut count = |f: &dyn Fn(&Complaint) -> String| {
+            let count = |f: &dyn Fn(&Complaint) -> String| {
                 let mut m: BTreeMap<String, i64> = BTreeMap::new();
                 for c in &of_line {
                     *m.entry(f(c)).or_default() += 1;

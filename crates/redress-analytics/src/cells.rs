@@ -483,9 +483,9 @@ pub fn daily_of(key: &CellKey) -> Vec<DailyKey> {
     out
 }
 
-/// The department of rollup rows that hold every department's sum. No department has this
-/// code (the organisation refuses it).
-pub const ALL_DEPARTMENTS: &str = "*";
+/// The department of rollup rows that hold every department's sum: the organisation's
+/// reserved code, which no department has.
+pub use redress_domain::org::ALL_DEPARTMENTS;
 
 /// Joins the parts of a composite rollup key; refused in every text taken from outside, so it
 /// never occurs in a part.

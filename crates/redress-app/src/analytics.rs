@@ -257,7 +257,7 @@ pub fn analysis_filter(app: &App, caller: &Caller, params: &AnalysisParams) -> A
         if org.unit(u).is_none() {
             return Err(AppError::invalid("unit", format!("unknown unit '{u}'")));
         }
-        let under: Vec<String> = org.departments().iter().filter(|d| org.is_within(&d.unit, u) && in_reach(&d.code)).map(|d| d.code.clone()).collect();
+        let under: Vec<String> = org.departments_within(u).into_iter().filter(|d| in_reach(d)).collect();
         departments = Some(under);
     }
     if let Some(d) = &department {

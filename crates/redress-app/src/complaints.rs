@@ -404,7 +404,7 @@ pub fn list_filter(app: &App, caller: &Caller, q: &ListParams) -> AppResult<Opti
         if org.unit(branch).is_none() {
             return Err(AppError::invalid("branch", format!("unknown branch '{branch}'")));
         }
-        branch_departments = org.departments().iter().filter(|d| org.is_within(&d.unit, branch)).map(|d| d.code.clone()).collect();
+        branch_departments = org.departments_within(branch);
     }
     let mut statuses = Vec::new();
     if let Some(s) = &q.status {

@@ -172,7 +172,7 @@ pub async fn search(app: &App, caller: &Caller, p: &SearchParams) -> AppResult<S
         if org.unit(branch).is_none() {
             return Err(AppError::invalid("branch", format!("unknown branch '{branch}'")));
         }
-        branch_departments = org.departments().iter().filter(|d| org.is_within(&d.unit, branch)).map(|d| d.code.clone()).collect();
+        branch_departments = org.departments_within(branch);
         if branch_departments.is_empty() {
             return Ok(empty);
         }

@@ -59,7 +59,7 @@ pub async fn my_work(app: &App, caller: &Caller, p: &WorkParams) -> AppResult<Wo
         if org.unit(&unit).is_none() {
             return Err(AppError::invalid("unit", format!("unknown unit '{unit}'")));
         }
-        let in_unit: Vec<String> = org.departments().iter().filter(|d| org.is_within(&d.unit, &unit)).map(|d| d.code.clone()).collect();
+        let in_unit = org.departments_within(&unit);
         filter.departments =
             if filter.departments.is_empty() { in_unit } else { filter.departments.into_iter().filter(|d| in_unit.contains(d)).collect() };
         if filter.departments.is_empty() {

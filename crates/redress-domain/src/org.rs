@@ -163,6 +163,10 @@ struct OrgFile {
     routes: Vec<RoutingRule>,
 }
 
+/// The code reserved for "every department" (the statistics keep their institution-wide sums
+/// under it); no department may have it.
+pub const ALL_DEPARTMENTS: &str = "*";
+
 /// The organisation: units, departments and routing rules, validated.
 #[derive(Debug, Clone)]
 pub struct Organisation {
@@ -216,8 +220,7 @@ impl Organisation {
             if !unit_index.contains_key(&d.unit) {
                 return Err(OrgError::Invalid(format!("department '{}' names unknown unit '{}'", d.code, d.unit)));
             }
-            // `*` stands for every department in the statistics, and an empty code for none.
-            if d.code.trim().is_empty() || d.code == "*" {
+            if d.code.trim().is_empty() || d.code == ALL_DEPARTMENTS {
                 return Err(OrgError::Invalid(format!("'{}' is not a department code", d.code)));
             }
             if department_index.insert(d.code.clone(), i).is_some() {
@@ -282,6 +285,11 @@ impl Organisation {
     /// Whether `unit` is `ancestor` or lies under it.
     pub fn is_within(&self, unit: &str, ancestor: &str) -> bool {
         self.ancestry(unit).iter().any(|u| u.code == ancestor)
+    }
+
+    /// The codes of the departments of `unit` and of the units under it.
+    pub fn departments_within(&self, unit: &str) -> Vec<String> {
+        self.departments.iter().filter(|d| self.is_within(&d.unit, unit)).map(|d| d.code.clone()).collect()
     }
 
     /// The consumer-protection department responsible for a unit: its own, or the nearest

@@ -296,7 +296,7 @@ pub async fn run(args: AnalyticsArgs, rules: Arc<RuleBook>) -> anyhow::Result<()
         println!("  {name:<58} {}  [{read} stat_cells rows in its days, {rows} groups answered]", lat.line());
     }
     println!("  the statements (`redress_store_sql::stats::stat_rows`), for the last 30 days by business type, and with a unit and business type:");
-    for line in sql.plan(last30, &unit_departments(&rules, &unit), &business_type).await? {
+    for line in sql.plan(last30, &rules.org.departments_within(&unit), &business_type).await? {
         println!("    {line}");
     }
 
@@ -426,12 +426,6 @@ async fn busiest_unit_and_business_type(store: &dyn Store, rules: &RuleBook, day
 }
 
 /// Single questions worth timing alone: the largest of each kind the requests ask.
-/// The departments of `unit` and the units under it.
-fn unit_departments(rules: &RuleBook, unit: &str) -> Vec<String> {
-    let org = &rules.org;
-    org.departments().iter().filter(|d| org.is_within(&d.unit, unit)).map(|d| d.code.clone()).collect()
-}
-
 fn breakdown_questions(last30: Days, last91: Days, half: Days, rules: &RuleBook, unit: &str, business_type: &str) -> Vec<(String, StatQuery)> {
     let by = |days: Days, m: Measure, group: &[StatColumn]| {
         let mut q = days.query(m);
@@ -439,7 +433,7 @@ fn breakdown_questions(last30: Days, last91: Days, half: Days, rules: &RuleBook,
         q
     };
     let mut filtered = last30.query(Measure::Received);
-    filtered.departments = Some(unit_departments(rules, unit));
+    filtered.departments = Some(rules.org.departments_within(unit));
     filtered.business_type = Some(business_type.to_string());
     vec![
         ("store.stat_rows: received, 30 days, total".into(), last30.query(Measure::Received)),
@@ -513,7 +507,6 @@ impl Sql {
         self.scalar(sql.to_string()).await.ok()
     }
 
-    /// The plan of the store's statement for the received cells of `days` by business type.
     /// How the store's statements for the last 30 days by business type are run: institution
     /// wide (the rollup's rows with the departments folded) and for one unit's departments
     /// with a business type (the rollup by business type).

@@ -12,6 +12,7 @@ pub mod actions;
 pub mod caller;
 pub mod complaints;
 pub mod customer;
+pub mod delivery;
 pub mod error;
 pub mod hotspots;
 pub mod import;
@@ -58,6 +59,8 @@ pub struct App {
     /// The address customers reach the pages at (scheme, host and port, no trailing slash),
     /// for the links sent to them.
     pub public_url: String,
+    /// How the SMS gateway reports deliveries, when one is configured.
+    pub sms_receipts: Option<Arc<delivery::ReceiptFormat>>,
 }
 
 impl App {
@@ -70,12 +73,19 @@ impl App {
             tokens: Arc::new(caller::TokenCache::default()),
             insight: Arc::new(intelligence::InsightCell::default()),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
+            sms_receipts: None,
         }
     }
 
     /// The same application with the address customers reach the pages at.
     pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
         self.public_url = url.into().trim().trim_end_matches('/').to_string();
+        self
+    }
+
+    /// The same application accepting the SMS gateway's delivery receipts in this format.
+    pub fn with_sms_receipts(mut self, format: Option<delivery::ReceiptFormat>) -> Self {
+        self.sms_receipts = format.map(Arc::new);
         self
     }
 

@@ -11,6 +11,7 @@ pub mod classify;
 pub mod clock;
 pub mod complaint;
 pub mod deadline;
+pub mod delivery;
 pub mod fields;
 pub mod lifecycle;
 pub mod messages;

@@ -187,3 +187,17 @@ fn percent_encode(name: &str) -> String {
     }
     out
 }
+
+/// `POST /api/v1/delivery/sms-receipts`: the SMS gateway's delivery receipts, in the format its
+/// settings describe, authenticated with the receipt token (not a user's API token).
+#[instrument(skip(st, headers, body))]
+pub async fn sms_receipts(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
+    let Some(format) = st.sms_receipts.clone() else {
+        return Err(AppError::not_found("SMS receipts (no gateway with receipts is configured)").into());
+    };
+    let token = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Bearer "));
+    let body = extract::body(body, crate::MAX_BODY_BYTES)?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| ApiError::new(ErrorKind::Malformed, "invalid_json", format!("the receipts are not JSON: {e}")))?;
+    let report = redress_app::delivery::sms_receipts(&st, &format, token, &value).await?;
+    Ok(Json(json!(report)))
+}

@@ -46,6 +46,7 @@ pub fn router_with(state: AppState, web: redress_web::WebSettings) -> Router {
         .route("/api/v1/complaints/{id}", get(handlers::get_complaint))
         .route("/api/v1/complaints/{id}/history", get(handlers::history))
         .route("/api/v1/complaints/{id}/messages", get(handlers::messages))
+        .route("/api/v1/delivery/sms-receipts", post(handlers::sms_receipts))
         .route(
             "/api/v1/complaints/{id}/attachments",
             post(handlers::upload_attachment).layer(DefaultBodyLimit::max(redress_domain::attachment::MAX_ATTACHMENT_BYTES)),

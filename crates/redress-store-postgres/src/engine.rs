@@ -17,6 +17,8 @@ impl Engine for PostgresEngine {
 
     const BEGIN_WRITE: &'static str = "BEGIN";
 
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+
     const MIGRATION_LEDGER: &'static str =
         "CREATE TABLE IF NOT EXISTS redress_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())";
 

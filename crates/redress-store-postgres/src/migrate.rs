@@ -22,6 +22,7 @@ const MIGRATIONS: &[Migration] = &[
     (9, "stat_daily_handlers", include_str!("../migrations/0009_stat_daily_handlers.sql")),
     (10, "stats_by_day", include_str!("../migrations/0010_stats_by_day.sql")),
     (11, "stat_daily_business", include_str!("../migrations/0011_stat_daily_business.sql")),
+    (12, "delivery", include_str!("../migrations/0012_delivery.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -56,6 +56,10 @@ pub trait Engine: Send + Sync + 'static {
     /// IMMEDIATE`), so such a transaction never fails half-way for want of it.
     const BEGIN_WRITE: &'static str;
 
+    /// Ends a `SELECT` that picks rows to claim: on an engine where several transactions write
+    /// at once, the rows other transactions hold are skipped (` FOR UPDATE SKIP LOCKED`).
+    const SKIP_LOCKED: &'static str;
+
     /// Creates the table that records applied migrations, if it does not exist.
     const MIGRATION_LEDGER: &'static str;
 

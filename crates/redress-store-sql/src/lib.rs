@@ -13,6 +13,7 @@
 //! Every column is read with `try_get` (see [`get`]): a row that does not decode is an error
 //! for its request, never a panic, which on SQLite's writer thread would stop all intake.
 
+pub mod delivery;
 mod engine;
 pub mod filter;
 pub mod intake;
@@ -41,9 +42,10 @@ pub mod macro_support {
     pub use jiff::Timestamp;
     pub use redress_domain::complaint::{Complaint, ComplaintId, Notification};
     pub use redress_domain::org::Role;
+    pub use redress_domain::delivery::DeliveryChannel;
     pub use redress_store::{
         ComplaintFilter, ComplaintSummary, Incident, IncidentMember, IncidentScan, LabelledText, ModelInfo, NewSession, NewUser, Page,
-        SimilarCandidate, StatQuery, StatRow, Store, StoreError, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification, StoredSession,
+        SimilarCandidate, StatQuery, ClaimedMessage, DeliveryReceipt, DeliveryUpdate, StatRow, Store, StoreError, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification, StoredSession,
         TextRow, User, UserUpdate, WorkPage, WorkQueue,
     };
     pub use redress_store::stats::Cell;

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use redress_domain::complaint::{Complaint, ComplaintId, Outcome};
 use redress_domain::org::Role;
 use redress_store::columns::{ComplaintColumns, complaint_id, decode, decode_complaint, decode_event, encode, encode_event, micros};
-use redress_store::{AttachmentContent, Change, StoreError, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification};
+use redress_store::{AttachmentContent, Change, StoreError, StoreResult, StoredEvent, StoredLabel, StoredNotification};
 use sqlx::QueryBuilder;
 
 use crate::engine::insert_unique;
@@ -67,17 +67,6 @@ pub async fn history<E: Engine>(conn: &mut Connection<E>, id: ComplaintId) -> St
     let mut q = QueryBuilder::<Db<E>>::new("SELECT seq, body FROM events WHERE complaint_id = ");
     q.bind(id.to_string()).push(" ORDER BY seq");
     fetch_all(conn, &mut q).await?.iter().map(|r| Ok(StoredEvent { seq: get(r, 0)?, event: decode_event(get_text(r, 1)?)? })).collect()
-}
-
-/// A complaint's outbox messages, oldest first.
-pub async fn messages<E: Engine>(conn: &mut Connection<E>, id: ComplaintId) -> StoreResult<Vec<StoredMessage>> {
-    let mut q = QueryBuilder::<Db<E>>::new("SELECT id, state, body FROM outbox WHERE complaint_id = ");
-    q.bind(id.to_string()).push(" ORDER BY id");
-    fetch_all(conn, &mut q)
-        .await?
-        .iter()
-        .map(|r| Ok(StoredMessage { id: get(r, 0)?, complaint_id: id, state: get(r, 1)?, message: decode("message", get_text(r, 2)?)? }))
-        .collect()
 }
 
 /// Notifications for a role, newest first: with a department, those for that department and
@@ -218,7 +207,7 @@ pub async fn insert_idempotency_keys<E: Engine>(conn: &mut Connection<E>, rows: 
 #[derive(Debug, Default)]
 pub struct OutcomeRows {
     events: Vec<(String, i64, i64, &'static str, String, String)>,
-    messages: Vec<(String, &'static str, i64, String)>,
+    messages: Vec<(String, &'static str, &'static str, i64, String)>,
     notifications: Vec<(&'static str, Option<String>, String, i64, String)>,
     labels: Vec<(String, i64, String)>,
 }
@@ -232,7 +221,8 @@ impl OutcomeRows {
             self.events.push((id.to_string(), last_seq + 1 + i as i64, e.at.as_microsecond(), e.action.as_str(), e.actor.id.clone(), encode_event(e)?));
         }
         for m in &outcome.messages {
-            self.messages.push((id.to_string(), m.kind.as_str(), m.created_at.as_microsecond(), encode(m)?));
+            let channel = redress_domain::delivery::DeliveryChannel::of_recipient(m.recipient.as_deref());
+            self.messages.push((id.to_string(), m.kind.as_str(), channel.as_str(), m.created_at.as_microsecond(), encode(m)?));
         }
         let at = outcome.events.first().map_or(fallback_at, |e| e.at.as_microsecond());
         for n in &outcome.notifications {
@@ -263,10 +253,11 @@ impl OutcomeRows {
             execute(conn, &mut q).await?;
         }
         for chunk in self.messages.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Db<E>>::new("INSERT INTO outbox (complaint_id, kind, state, created_at, body) VALUES ");
-            for (i, (id, kind, at, body)) in chunk.iter().enumerate() {
+            // A new message is due at once.
+            let mut q = QueryBuilder::<Db<E>>::new("INSERT INTO outbox (complaint_id, kind, channel, state, created_at, due_at, body) VALUES ");
+            for (i, (id, kind, channel, at, body)) in chunk.iter().enumerate() {
                 q.push(if i == 0 { "(" } else { ", (" });
-                q.bind(id).push(", ").bind(*kind).push(", 'pending', ").bind(*at).push(", ").bind(body).push(")");
+                q.bind(id).push(", ").bind(*kind).push(", ").bind(*channel).push(", 'pending', ").bind(*at).push(", ").bind(*at).push(", ").bind(body).push(")");
             }
             execute(conn, &mut q).await?;
         }

@@ -56,7 +56,29 @@ macro_rules! impl_store {
 
             #[$crate::macro_support::instrument(skip(self))]
             async fn messages(&self, id: $crate::macro_support::ComplaintId) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::StoredMessage>> {
-                $crate::records::messages::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+                $crate::delivery::messages::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, channels))]
+            async fn claim_messages(
+                &self,
+                now: $crate::macro_support::Timestamp,
+                lease_until: $crate::macro_support::Timestamp,
+                channels: &[$crate::macro_support::DeliveryChannel],
+                claim: &str,
+                limit: u32,
+            ) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::ClaimedMessage>> {
+                $crate::delivery::claim::<$engine>(&mut *$crate::acquire(&self.$pool).await?, now, lease_until, channels, claim, limit).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, update), fields(id = update.id))]
+            async fn finish_delivery(&self, update: $crate::macro_support::DeliveryUpdate) -> $crate::macro_support::StoreResult<bool> {
+                $crate::delivery::finish::<$engine>(&mut *$crate::acquire(&self.$pool).await?, &update).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, receipt))]
+            async fn record_receipt(&self, receipt: $crate::macro_support::DeliveryReceipt) -> $crate::macro_support::StoreResult<Option<$crate::macro_support::StoredMessage>> {
+                $crate::delivery::receipt::<$engine>(&mut *$crate::acquire(&self.$pool).await?, &receipt).await
             }
 
             #[$crate::macro_support::instrument(skip(self))]

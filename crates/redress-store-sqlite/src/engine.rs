@@ -19,6 +19,9 @@ impl Engine for SqliteEngine {
 
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
+    // SQLite runs one writing statement at a time, so a claim never meets another.
+    const SKIP_LOCKED: &'static str = "";
+
     const MIGRATION_LEDGER: &'static str =
         "CREATE TABLE IF NOT EXISTS redress_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)";
 

@@ -19,6 +19,7 @@ const MIGRATIONS: &[Migration] = &[
     (10, "stat_daily_handlers", include_str!("../migrations/0010_stat_daily_handlers.sql")),
     (11, "stats_by_day", include_str!("../migrations/0011_stats_by_day.sql")),
     (12, "stat_daily_business", include_str!("../migrations/0012_stat_daily_business.sql")),
+    (13, "delivery", include_str!("../migrations/0013_delivery.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -208,11 +208,79 @@ pub struct StoredMessage {
     pub id: i64,
     /// Complaint.
     pub complaint_id: ComplaintId,
-    /// Delivery state: `pending`, `sent`, `failed`.
+    /// Delivery state: `pending`, `sending`, `sent`, `delivered`, `failed`
+    /// ([`redress_domain::delivery::DeliveryState`]).
     pub state: String,
+    /// The channel it goes by: `email`, `sms` or `none` (no contact known).
+    pub channel: String,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// While pending after a failed attempt: when the next one is due.
+    pub next_attempt_at: Option<Timestamp>,
+    /// The provider's message id (for e-mail, the `Message-ID` it was sent with).
+    pub provider_id: Option<String>,
+    /// The provider's last answer or the last error.
+    pub detail: Option<String>,
+    /// When the provider accepted it.
+    pub sent_at: Option<Timestamp>,
+    /// When it was delivered or failed for good.
+    pub finished_at: Option<Timestamp>,
     /// The message.
     #[serde(flatten)]
     pub message: redress_domain::messages::OutgoingMessage,
+}
+
+/// A message a delivery worker has claimed: it alone sends it until `lease_until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedMessage {
+    /// Id.
+    pub id: i64,
+    /// Complaint.
+    pub complaint_id: ComplaintId,
+    /// The channel.
+    pub channel: redress_domain::delivery::DeliveryChannel,
+    /// Attempts including this one.
+    pub attempts: u32,
+    /// The claim's token, which the result must show.
+    pub claim: String,
+    /// The message.
+    pub message: redress_domain::messages::OutgoingMessage,
+}
+
+/// What became of a claimed message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryUpdate {
+    /// The message.
+    pub id: i64,
+    /// The claim it was sent under; if another worker holds the message now, nothing changes.
+    pub claim: String,
+    /// `Sent`, `Pending` (try again at `next_attempt_at`) or `Failed`.
+    pub state: redress_domain::delivery::DeliveryState,
+    /// When to try again (for `Pending`).
+    pub next_attempt_at: Option<Timestamp>,
+    /// The provider's message id.
+    pub provider_id: Option<String>,
+    /// The provider's answer or the error.
+    pub detail: Option<String>,
+    /// When.
+    pub at: Timestamp,
+    /// Told to the complaint's department with the update, in the same transaction.
+    pub notification: Option<redress_domain::complaint::Notification>,
+}
+
+/// A provider's receipt or bounce for a message it accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryReceipt {
+    /// The channel.
+    pub channel: redress_domain::delivery::DeliveryChannel,
+    /// The provider's message id.
+    pub provider_id: String,
+    /// `Delivered` or `Failed`.
+    pub state: redress_domain::delivery::DeliveryState,
+    /// The provider's words (a status code, the bounce's diagnostic).
+    pub detail: Option<String>,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// One stored notification.
@@ -380,6 +448,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// A complaint's outbox messages, oldest first.
     async fn messages(&self, id: ComplaintId) -> StoreResult<Vec<StoredMessage>>;
+
+    /// Claims at most `limit` messages due at `now` on one of `channels` (pending ones whose
+    /// attempt is due, and sending ones whose worker's claim ran out, as after a crash): marks
+    /// them `sending` under the token `claim` until `lease_until` and counts the attempt. Several
+    /// servers may claim at once; each message goes to one of them (on PostgreSQL `FOR UPDATE
+    /// SKIP LOCKED`).
+    async fn claim_messages(&self, now: Timestamp, lease_until: Timestamp, channels: &[redress_domain::delivery::DeliveryChannel], claim: &str, limit: u32) -> StoreResult<Vec<ClaimedMessage>>;
+
+    /// Records what became of a claimed message, with its notification, atomically; `false`
+    /// (and nothing changed) if the claim is no longer held.
+    async fn finish_delivery(&self, update: DeliveryUpdate) -> StoreResult<bool>;
+
+    /// Applies a receipt to the message the provider knows by its id, if its state takes it
+    /// ([`redress_domain::delivery::DeliveryState::takes_receipt`]); the message as it is now,
+    /// or `None` when no message took the receipt.
+    async fn record_receipt(&self, receipt: DeliveryReceipt) -> StoreResult<Option<StoredMessage>>;
 
     /// Notifications for a role (and department), newest first.
     async fn notifications(&self, role: Role, department: Option<&str>, limit: u32) -> StoreResult<Vec<StoredNotification>>;

@@ -28,6 +28,8 @@ struct File {
     rules: RulesSection,
     #[serde(default)]
     web: WebSection,
+    #[serde(default)]
+    delivery: redress_channels::DeliverySection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +89,8 @@ pub struct Config {
     pub rules: RuleSources,
     /// The pages.
     pub web: WebConfig,
+    /// Delivering customer messages: the channels and the worker.
+    pub delivery: redress_channels::DeliverySection,
 }
 
 impl Config {
@@ -124,6 +128,13 @@ impl Config {
                 public_url: env("REDRESS_PUBLIC_URL").or(file.web.public_url),
                 secure_cookies: env("REDRESS_SECURE_COOKIES").map(|v| v == "true" || v == "1").or(file.web.secure_cookies).unwrap_or(false),
                 behind_proxy: env("REDRESS_BEHIND_PROXY").map(|v| v == "true" || v == "1").or(file.web.behind_proxy).unwrap_or(false),
+            },
+            delivery: {
+                let mut d = file.delivery;
+                if let Some(email) = &mut d.email {
+                    email.ca_file = rel(email.ca_file.take());
+                }
+                d
             },
         })
     }

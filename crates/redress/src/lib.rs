@@ -36,6 +36,17 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
+/// The delivery worker of the configured channels; `None` when no channel is configured (the
+/// messages then wait in the outbox, visible as pending).
+pub fn deliverer(config: &Config, app: &App) -> anyhow::Result<Option<redress_app::delivery::Deliverer>> {
+    let transports = config.delivery.transports().context("the delivery settings")?;
+    if transports.is_empty() {
+        return Ok(None);
+    }
+    let settings = config.delivery.settings().context("the delivery settings")?;
+    Ok(Some(redress_app::delivery::Deliverer::new(app.clone(), transports, settings)))
+}
+
 /// Loads configuration, rules and the store into the application state.
 pub async fn app_state(cli_config: Option<&std::path::Path>, db: Option<&str>) -> anyhow::Result<(Config, App)> {
     let mut config = Config::load(cli_config)?;
@@ -45,7 +56,7 @@ pub async fn app_state(cli_config: Option<&std::path::Path>, db: Option<&str>) -
     let rules = rule_files::load_rule_book(&config.rules).context("loading the rules")?;
     let store = open_store(&config.database_url).await?;
     let public_url = config.web.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
-    let state = App::new(store, Arc::new(rules), Arc::new(SystemClock)).with_public_url(public_url);
+    let state = App::new(store, Arc::new(rules), Arc::new(SystemClock)).with_public_url(public_url).with_sms_receipts(config.delivery.sms_receipts());
     redress_app::intelligence::refresh_models(&*state.store, &state.insight).await.context("loading the active models")?;
     Ok((config, state))
 }

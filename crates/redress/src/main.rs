@@ -46,6 +46,9 @@ enum Command {
     /// Import complaints from files.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Deliver the customer messages that are due now, once, through the configured channels
+    /// (`[delivery]` in the configuration), and print what became of them.
+    Deliver,
     /// Run one deadline sweep now: mark due-soon and overdue complaints, escalate.
     Sweep,
     /// Full-text search over complaints (narrative, request, title, notes).
@@ -111,6 +114,12 @@ async fn run() -> anyhow::Result<()> {
             }
             let schedule = jobs::Schedule { sweep_every: Duration::from_secs(config.scheduler_interval_seconds.max(1)), detect_every: Duration::from_secs(5), alert_every: Duration::from_secs(3600) };
             jobs::spawn(state.clone(), schedule);
+            match redress::deliverer(&config, &state)? {
+                Some(d) => {
+                    d.spawn();
+                }
+                None => tracing::info!("no delivery channel is configured: customer messages wait in the outbox"),
+            }
             redress_app::intelligence::spawn_model_refresher(state.store.clone(), state.insight.clone(), Duration::from_secs(30));
             tracing::info!(%addr, engine = state.store.engine(), profile = %state.rules.default_profile, "serving");
             let web = redress_web::WebSettings { secure_cookies: config.web.secure_cookies, behind_proxy: config.web.behind_proxy };
@@ -126,6 +135,13 @@ async fn run() -> anyhow::Result<()> {
         Command::User(cmd) => users::run(cmd, &state).await?,
         Command::Complaint(cmd) => cli_complaint::run(*cmd, &state).await?,
         Command::Import(cmd) => import::run(cmd, &state).await?,
+        Command::Deliver => {
+            let Some(d) = redress::deliverer(&config, &state)? else {
+                anyhow::bail!("no delivery channel is configured: add [delivery.email] or [delivery.sms] to the configuration");
+            };
+            let report = d.deliver_due().await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
         Command::Sweep => {
             let report = jobs::sweep(&state).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);

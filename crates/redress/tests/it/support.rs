@@ -246,6 +246,12 @@ impl Database {
 impl TestApp {
     /// Like [`TestApp::start`], and also says where the database is.
     pub async fn start_with_database(engine: Engine) -> Option<(TestApp, Database)> {
+        Self::start_configured(engine, |state| state).await
+    }
+
+    /// Like [`TestApp::start_with_database`], with the application state changed by `configure`
+    /// before the server starts (e.g. the SMS gateway's receipts).
+    pub async fn start_configured(engine: Engine, configure: impl FnOnce(AppState) -> AppState) -> Option<(TestApp, Database)> {
         let (store, scratch, database) = match engine {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -263,7 +269,7 @@ impl TestApp {
             }
         };
         let clock = Arc::new(ManualClock::new(start_time()));
-        let state = AppState::new(store.clone(), Arc::new(RuleBook::builtin()), clock.clone());
+        let state = configure(AppState::new(store.clone(), Arc::new(RuleBook::builtin()), clock.clone()));
         let mut tokens = HashMap::new();
         for &(name, role, department) in USERS {
             let (_, token) = redress_app::users::create_with_token(&*store, name, role, department, None, start_time()).await.expect("create user");

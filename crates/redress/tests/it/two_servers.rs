@@ -25,7 +25,7 @@ on_both_engines!(
 
 /// The test app (the first server) and a second server: its own connections to the same
 /// schema, the same rules and the same clock. `None`, with a notice, on SQLite.
-async fn two_servers(engine: Engine) -> Option<(TestApp, App, PostgresStore)> {
+pub(crate) async fn two_servers(engine: Engine) -> Option<(TestApp, App, PostgresStore)> {
     if engine == Engine::Sqlite {
         eprintln!("skipping on SQLite: an embedded store serves one app server");
         return None;

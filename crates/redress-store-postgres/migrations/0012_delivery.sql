@@ -1,0 +1,23 @@
+-- Delivery of customer messages: the channel each message goes by, its attempts, the time it
+-- is next due (the next attempt while pending, the end of the claim while sending), the claim
+-- of the worker sending it, the provider's message id and answer, and when it was sent and
+-- when it was delivered or failed.
+ALTER TABLE outbox
+  ADD COLUMN channel TEXT NOT NULL DEFAULT 'none',
+  ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN due_at BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN claim TEXT,
+  ADD COLUMN provider_id TEXT,
+  ADD COLUMN detail TEXT,
+  ADD COLUMN sent_at BIGINT,
+  ADD COLUMN finished_at BIGINT;
+
+UPDATE outbox SET channel = CASE
+    WHEN (body::jsonb ->> 'recipient') LIKE '%@%' THEN 'email'
+    WHEN trim(coalesce(body::jsonb ->> 'recipient', '')) <> '' THEN 'sms'
+    ELSE 'none' END,
+  due_at = created_at;
+
+DROP INDEX outbox_pending;
+CREATE INDEX outbox_due ON outbox (due_at, id) WHERE state IN ('pending', 'sending');
+CREATE INDEX outbox_provider ON outbox (channel, provider_id) WHERE provider_id IS NOT NULL;

@@ -1,0 +1,175 @@
+//! The outbox as the delivery workers see it: claiming due messages, recording what became of
+//! them, and applying the providers' receipts.
+//!
+//! A claim is one statement: it picks the due rows and marks them `sending` under the worker's
+//! token at once, so two workers never hold the same message (PostgreSQL skips the rows another
+//! transaction has locked; SQLite runs one writing statement at a time). A worker that dies
+//! leaves its rows `sending` with a claim that runs out at `due_at`; the next claim after that
+//! takes them again, and the provider sees the same idempotency key.
+
+use jiff::Timestamp;
+use redress_domain::complaint::{ComplaintId, Outcome};
+use redress_domain::delivery::{DeliveryChannel, DeliveryState};
+use redress_store::columns::{complaint_id, decode, micros};
+use redress_store::{ClaimedMessage, DeliveryReceipt, DeliveryUpdate, StoreError, StoreResult, StoredMessage};
+use sqlx::{Connection as _, QueryBuilder, SqlStr};
+
+use crate::{Builder, Connection, Db, Engine, fetch_all, get, get_text};
+
+/// The columns [`stored_message`] reads, in its order.
+pub const MESSAGE_COLUMNS: &str = "id, complaint_id, state, channel, attempts, due_at, provider_id, detail, sent_at, finished_at, body";
+
+/// One outbox row read with [`MESSAGE_COLUMNS`].
+pub fn stored_message<E: Engine>(r: &<Db<E> as sqlx::Database>::Row) -> StoreResult<StoredMessage> {
+    let state: String = get(r, 2)?;
+    let due_at: i64 = get(r, 5)?;
+    let attempts: i64 = get(r, 4)?;
+    let optional_time = |v: Option<i64>| v.map(micros).transpose();
+    Ok(StoredMessage {
+        id: get(r, 0)?,
+        complaint_id: complaint_id(get_text(r, 1)?)?,
+        // A pending message that has failed before waits for its next attempt.
+        next_attempt_at: if state == DeliveryState::Pending.as_str() && attempts > 0 { Some(micros(due_at)?) } else { None },
+        state,
+        channel: get(r, 3)?,
+        attempts,
+        provider_id: get(r, 6)?,
+        detail: get(r, 7)?,
+        sent_at: optional_time(get(r, 8)?)?,
+        finished_at: optional_time(get(r, 9)?)?,
+        message: decode("message", get_text(r, 10)?)?,
+    })
+}
+
+/// A complaint's outbox messages, oldest first.
+pub async fn messages<E: Engine>(conn: &mut Connection<E>, id: ComplaintId) -> StoreResult<Vec<StoredMessage>> {
+    let mut q = QueryBuilder::<Db<E>>::new(format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE complaint_id = "));
+    q.bind(id.to_string());
+    q.push(" ORDER BY id");
+    fetch_all(conn, &mut q).await?.iter().map(stored_message::<E>).collect()
+}
+
+/// See [`redress_store::Store::claim_messages`].
+pub async fn claim<E: Engine>(
+    conn: &mut Connection<E>,
+    now: Timestamp,
+    lease_until: Timestamp,
+    channels: &[DeliveryChannel],
+    claim: &str,
+    limit: u32,
+) -> StoreResult<Vec<ClaimedMessage>> {
+    if channels.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Db<E>>::new("UPDATE outbox SET state = 'sending', attempts = attempts + 1, claim = ");
+    q.bind(claim.to_string());
+    q.push(", due_at = ");
+    q.bind(lease_until.as_microsecond());
+    q.push(" WHERE id IN (SELECT id FROM outbox WHERE state IN ('pending', 'sending') AND due_at <= ");
+    q.bind(now.as_microsecond());
+    q.push(" AND channel");
+    E::push_in(&mut q, &channels.iter().map(|c| c.as_str().to_string()).collect::<Vec<_>>());
+    q.push(" ORDER BY due_at, id LIMIT ");
+    q.bind(i64::from(limit));
+    q.push(E::SKIP_LOCKED);
+    q.push(") RETURNING id, complaint_id, channel, attempts, body");
+    let mut claimed = fetch_all(conn, &mut q)
+        .await?
+        .iter()
+        .map(|r| {
+            let channel: String = get(r, 2)?;
+            let attempts: i64 = get(r, 3)?;
+            Ok(ClaimedMessage {
+                id: get(r, 0)?,
+                complaint_id: complaint_id(get_text(r, 1)?)?,
+                channel: DeliveryChannel::parse(&channel).ok_or_else(|| StoreError::corrupt("outbox channel", channel.clone()))?,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                claim: claim.to_string(),
+                message: decode("message", get_text(r, 4)?)?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    claimed.sort_by_key(|m| m.id);
+    Ok(claimed)
+}
+
+/// See [`redress_store::Store::finish_delivery`].
+pub async fn finish<E: Engine>(conn: &mut Connection<E>, update: &DeliveryUpdate) -> StoreResult<bool> {
+    let mut tx = conn.begin_with(SqlStr::from_static(E::BEGIN_WRITE)).await.map_err(StoreError::db)?;
+    let at = update.at.as_microsecond();
+    let mut q = QueryBuilder::<Db<E>>::new("UPDATE outbox SET state = ");
+    q.bind(update.state.as_str().to_string());
+    q.push(", claim = NULL, detail = ");
+    q.bind(&update.detail);
+    match update.state {
+        DeliveryState::Pending => {
+            q.push(", due_at = ");
+            q.bind(update.next_attempt_at.unwrap_or(update.at).as_microsecond());
+        }
+        DeliveryState::Sent => {
+            q.push(", provider_id = ");
+            q.bind(&update.provider_id);
+            q.push(", sent_at = ");
+            q.bind(at);
+        }
+        DeliveryState::Failed | DeliveryState::Delivered => {
+            q.push(", finished_at = ");
+            q.bind(at);
+        }
+        DeliveryState::Sending => return Err(StoreError::corrupt("delivery update", "a message cannot be put back to sending")),
+    }
+    q.push(" WHERE id = ");
+    q.bind(update.id);
+    q.push(" AND state = 'sending' AND claim = ");
+    q.bind(update.claim.clone());
+    q.push(" RETURNING complaint_id");
+    let rows = fetch_all(&mut *tx, &mut q).await?;
+    let Some(row) = rows.first() else {
+        return Ok(false);
+    };
+    if let Some(n) = &update.notification {
+        let id = complaint_id(get_text(row, 0)?)?;
+        let mut rows = crate::records::OutcomeRows::default();
+        rows.push(&id.to_string(), 0, &Outcome { notifications: vec![n.clone()], ..Default::default() }, at)?;
+        rows.insert::<E>(&mut *tx).await?;
+    }
+    tx.commit().await.map_err(StoreError::db)?;
+    Ok(true)
+}
+
+/// See [`redress_store::Store::record_receipt`].
+pub async fn receipt<E: Engine>(conn: &mut Connection<E>, receipt: &DeliveryReceipt) -> StoreResult<Option<StoredMessage>> {
+    let from = DeliveryState::ALL.into_iter().filter(|s| s.takes_receipt(receipt.state)).map(|s| s.as_str().to_string()).collect::<Vec<_>>();
+    if from.is_empty() {
+        return Ok(None);
+    }
+    let mut q = QueryBuilder::<Db<E>>::new("UPDATE outbox SET state = ");
+    q.bind(receipt.state.as_str().to_string());
+    q.push(", finished_at = ");
+    q.bind(receipt.at.as_microsecond());
+    q.push(", detail = ");
+    q.bind(&receipt.detail);
+    q.push(" WHERE channel = ");
+    q.bind(receipt.channel.as_str().to_string());
+    q.push(" AND provider_id = ");
+    q.bind(receipt.provider_id.clone());
+    q.push(" AND state");
+    E::push_in(&mut q, &from);
+    q.push(format!(" RETURNING {MESSAGE_COLUMNS}"));
+    let rows = fetch_all(conn, &mut q).await?;
+    rows.first().map(stored_message::<E>).transpose()
+}
+
+/// How many messages are in each state, for the delivery report and benchmarks.
+pub async fn state_counts<E: Engine>(conn: &mut Connection<E>) -> StoreResult<Vec<(String, i64)>> {
+    let mut q = QueryBuilder::<Db<E>>::new("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state");
+    fetch_all(conn, &mut q).await?.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn message_columns_name_eleven_columns() {
+        assert_eq!(super::MESSAGE_COLUMNS.split(", ").count(), 11);
+    }
+}

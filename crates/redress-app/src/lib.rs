@@ -20,6 +20,7 @@ pub mod input;
 pub mod intelligence;
 pub mod jobs;
 pub mod json;
+pub mod mail_intake;
 pub mod notices;
 pub mod person;
 pub mod policy;

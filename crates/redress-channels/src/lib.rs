@@ -4,6 +4,8 @@
 //! These are edges: what a provider's answer means for a message is decided by
 //! `redress_app::delivery`; here it is only spoken to.
 
+pub mod intake;
+pub mod mail;
 pub mod smtp;
 pub mod sms;
 
@@ -44,6 +46,14 @@ pub struct DeliverySection {
     pub poll_milliseconds: Option<u64>,
     /// Messages handed to providers at the same time.
     pub concurrency: Option<usize>,
+}
+
+/// The `[intake]` section: the ways complaints come in besides the API and the pages.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSection {
+    /// The intake mailbox.
+    pub email: Option<intake::MailboxSettings>,
 }
 
 /// Quiet hours as written in the file.

@@ -201,3 +201,25 @@ pub async fn sms_receipts(State(st): State<AppState>, headers: HeaderMap, body: 
     let report = redress_app::delivery::sms_receipts(&st, &format, token, &value).await?;
     Ok(Json(json!(report)))
 }
+
+/// The query of `GET /api/v1/intake/mail`.
+#[derive(Debug, Deserialize)]
+pub struct MailListParams {
+    /// Only this outcome (`registered`, `joined`, `receipt`, `ignored`, `refused`).
+    pub outcome: Option<String>,
+    /// At most this many (default 100).
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v1/intake/mail`: the e-mails taken in with their outcomes, newest first.
+pub async fn intake_mail(State(st): State<AppState>, Authenticated(caller): Authenticated, q: Result<Query<MailListParams>, QueryRejection>) -> ApiResult<Json<Value>> {
+    let q = extract::query(q)?;
+    let items = redress_app::mail_intake::list(&st, &caller, q.outcome.as_deref(), q.limit.unwrap_or(100)).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `GET /api/v1/intake/mail/{id}/raw`: one e-mail as it was received (`message/rfc822`).
+pub async fn intake_mail_raw(State(st): State<AppState>, Authenticated(caller): Authenticated, id: Result<Path<i64>, PathRejection>) -> ApiResult<Response> {
+    let raw = redress_app::mail_intake::raw(&st, &caller, extract::path(id)?).await?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("message/rfc822"))], raw).into_response())
+}

@@ -47,6 +47,8 @@ pub fn router_with(state: AppState, web: redress_web::WebSettings) -> Router {
         .route("/api/v1/complaints/{id}/history", get(handlers::history))
         .route("/api/v1/complaints/{id}/messages", get(handlers::messages))
         .route("/api/v1/delivery/sms-receipts", post(handlers::sms_receipts))
+        .route("/api/v1/intake/mail", get(handlers::intake_mail))
+        .route("/api/v1/intake/mail/{id}/raw", get(handlers::intake_mail_raw))
         .route(
             "/api/v1/complaints/{id}/attachments",
             post(handlers::upload_attachment).layer(DefaultBodyLimit::max(redress_domain::attachment::MAX_ATTACHMENT_BYTES)),

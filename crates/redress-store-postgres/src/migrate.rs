@@ -23,6 +23,7 @@ const MIGRATIONS: &[Migration] = &[
     (10, "stats_by_day", include_str!("../migrations/0010_stats_by_day.sql")),
     (11, "stat_daily_business", include_str!("../migrations/0011_stat_daily_business.sql")),
     (12, "delivery", include_str!("../migrations/0012_delivery.sql")),
+    (13, "inbound_mail", include_str!("../migrations/0013_inbound_mail.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -11,10 +11,10 @@ use jiff::Timestamp;
 use redress_domain::complaint::{ComplaintId, Outcome};
 use redress_domain::delivery::{DeliveryChannel, DeliveryState};
 use redress_store::columns::{complaint_id, decode, micros};
-use redress_store::{ClaimedMessage, DeliveryReceipt, DeliveryUpdate, StoreError, StoreResult, StoredMessage};
+use redress_store::{ClaimedMessage, DeliveryReceipt, DeliveryUpdate, InboundMail, StoreError, StoreResult, StoredMessage};
 use sqlx::{Connection as _, QueryBuilder, SqlStr};
 
-use crate::{Builder, Connection, Db, Engine, fetch_all, get, get_text};
+use crate::{Builder, Connection, Db, Engine, fetch_all, fetch_optional, get, get_text};
 
 /// The columns [`stored_message`] reads, in its order.
 pub const MESSAGE_COLUMNS: &str = "id, complaint_id, state, channel, attempts, due_at, provider_id, detail, sent_at, finished_at, body";
@@ -164,6 +164,60 @@ pub async fn receipt<E: Engine>(conn: &mut Connection<E>, receipt: &DeliveryRece
 pub async fn state_counts<E: Engine>(conn: &mut Connection<E>) -> StoreResult<Vec<(String, i64)>> {
     let mut q = QueryBuilder::<Db<E>>::new("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state");
     fetch_all(conn, &mut q).await?.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect()
+}
+
+/// See [`redress_store::Store::inbound_mail_known`].
+pub async fn inbound_mail_known<E: Engine>(conn: &mut Connection<E>, key: &str) -> StoreResult<bool> {
+    let mut q = QueryBuilder::<Db<E>>::new("SELECT id FROM inbound_mail WHERE key = ");
+    q.bind(key.to_string());
+    Ok(fetch_optional(conn, &mut q).await?.is_some())
+}
+
+/// See [`redress_store::Store::record_inbound_mail`].
+pub async fn record_inbound_mail<E: Engine>(conn: &mut Connection<E>, m: &InboundMail, raw: &[u8]) -> StoreResult<bool> {
+    let complaint = m.complaint_id.map(|c| c.to_string());
+    let mut q = QueryBuilder::<Db<E>>::new("INSERT INTO inbound_mail (key, source, taken_at, message_id, sender, subject, outcome, complaint_id, reason, size, raw) VALUES (");
+    q.bind(m.key.clone()).push(", ").bind(m.source.clone()).push(", ").bind(m.taken_at.as_microsecond()).push(", ");
+    q.bind(&m.message_id).push(", ").bind(&m.sender).push(", ").bind(&m.subject).push(", ").bind(m.outcome.clone()).push(", ");
+    q.bind(&complaint).push(", ").bind(&m.reason).push(", ").bind(m.size).push(", ").bind(raw);
+    q.push(") ON CONFLICT (key) DO NOTHING RETURNING id");
+    Ok(!fetch_all(conn, &mut q).await?.is_empty())
+}
+
+/// See [`redress_store::Store::inbound_mails`].
+pub async fn inbound_mails<E: Engine>(conn: &mut Connection<E>, outcome: Option<&str>, limit: u32) -> StoreResult<Vec<InboundMail>> {
+    let mut q = QueryBuilder::<Db<E>>::new("SELECT id, key, source, taken_at, message_id, sender, subject, outcome, complaint_id, reason, size FROM inbound_mail");
+    if let Some(outcome) = outcome {
+        q.push(" WHERE outcome = ").bind(outcome.to_string());
+    }
+    q.push(" ORDER BY id DESC LIMIT ").bind(i64::from(limit));
+    fetch_all(conn, &mut q)
+        .await?
+        .iter()
+        .map(|r| {
+            let complaint: Option<String> = get(r, 8)?;
+            Ok(InboundMail {
+                id: get(r, 0)?,
+                key: get(r, 1)?,
+                source: get(r, 2)?,
+                taken_at: micros(get(r, 3)?)?,
+                message_id: get(r, 4)?,
+                sender: get(r, 5)?,
+                subject: get(r, 6)?,
+                outcome: get(r, 7)?,
+                complaint_id: complaint.as_deref().map(complaint_id).transpose()?,
+                reason: get(r, 9)?,
+                size: get(r, 10)?,
+            })
+        })
+        .collect()
+}
+
+/// See [`redress_store::Store::inbound_mail_raw`].
+pub async fn inbound_mail_raw<E: Engine>(conn: &mut Connection<E>, id: i64) -> StoreResult<Option<Vec<u8>>> {
+    let mut q = QueryBuilder::<Db<E>>::new("SELECT raw FROM inbound_mail WHERE id = ");
+    q.bind(id);
+    fetch_optional(conn, &mut q).await?.map(|r| get(&r, 0)).transpose()
 }
 
 #[cfg(test)]

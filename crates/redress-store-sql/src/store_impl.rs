@@ -59,6 +59,26 @@ macro_rules! impl_store {
                 $crate::delivery::messages::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
             }
 
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn inbound_mail_known(&self, key: &str) -> $crate::macro_support::StoreResult<bool> {
+                $crate::delivery::inbound_mail_known::<$engine>(&mut *$crate::acquire(&self.$pool).await?, key).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, mail, raw), fields(key = %mail.key))]
+            async fn record_inbound_mail(&self, mail: $crate::macro_support::InboundMail, raw: &[u8]) -> $crate::macro_support::StoreResult<bool> {
+                $crate::delivery::record_inbound_mail::<$engine>(&mut *$crate::acquire(&self.$pool).await?, &mail, raw).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn inbound_mails(&self, outcome: Option<&str>, limit: u32) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::InboundMail>> {
+                $crate::delivery::inbound_mails::<$engine>(&mut *$crate::acquire(&self.$pool).await?, outcome, limit).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn inbound_mail_raw(&self, id: i64) -> $crate::macro_support::StoreResult<Option<Vec<u8>>> {
+                $crate::delivery::inbound_mail_raw::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id).await
+            }
+
             #[$crate::macro_support::instrument(skip(self, channels))]
             async fn claim_messages(
                 &self,

@@ -20,6 +20,7 @@ const MIGRATIONS: &[Migration] = &[
     (11, "stats_by_day", include_str!("../migrations/0011_stats_by_day.sql")),
     (12, "stat_daily_business", include_str!("../migrations/0012_stat_daily_business.sql")),
     (13, "delivery", include_str!("../migrations/0013_delivery.sql")),
+    (14, "inbound_mail", include_str!("../migrations/0014_inbound_mail.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -283,6 +283,33 @@ pub struct DeliveryReceipt {
     pub at: Timestamp,
 }
 
+/// An e-mail taken in and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundMail {
+    /// Id (0 before it is stored).
+    pub id: i64,
+    /// The SHA-256 of the message as received (hex).
+    pub key: String,
+    /// Where it came from: the mailbox or the folder.
+    pub source: String,
+    /// When it was taken in.
+    pub taken_at: Timestamp,
+    /// Its `Message-ID`.
+    pub message_id: Option<String>,
+    /// The sender's address.
+    pub sender: Option<String>,
+    /// The subject, decoded.
+    pub subject: Option<String>,
+    /// `registered`, `joined`, `receipt`, `ignored` or `refused`.
+    pub outcome: String,
+    /// The complaint it registered or joined.
+    pub complaint_id: Option<ComplaintId>,
+    /// Why it was ignored or refused, or what a receipt did.
+    pub reason: Option<String>,
+    /// Its size in bytes.
+    pub size: i64,
+}
+
 /// One stored notification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredNotification {
@@ -448,6 +475,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// A complaint's outbox messages, oldest first.
     async fn messages(&self, id: ComplaintId) -> StoreResult<Vec<StoredMessage>>;
+
+    /// Whether an e-mail with this key (see [`InboundMail::key`]) was taken in before.
+    async fn inbound_mail_known(&self, key: &str) -> StoreResult<bool>;
+
+    /// Keeps an e-mail taken in, whole, with what became of it; `false` (and nothing stored) if
+    /// its key was taken in before.
+    async fn record_inbound_mail(&self, mail: InboundMail, raw: &[u8]) -> StoreResult<bool>;
+
+    /// E-mails taken in, newest first, those with `outcome` only when given.
+    async fn inbound_mails(&self, outcome: Option<&str>, limit: u32) -> StoreResult<Vec<InboundMail>>;
+
+    /// One e-mail as it was received.
+    async fn inbound_mail_raw(&self, id: i64) -> StoreResult<Option<Vec<u8>>>;
 
     /// Claims at most `limit` messages due at `now` on one of `channels` (pending ones whose
     /// attempt is due, and sending ones whose worker's claim ran out, as after a crash): marks

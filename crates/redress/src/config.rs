@@ -30,6 +30,8 @@ struct File {
     web: WebSection,
     #[serde(default)]
     delivery: redress_channels::DeliverySection,
+    #[serde(default)]
+    intake: redress_channels::IntakeSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +93,8 @@ pub struct Config {
     pub web: WebConfig,
     /// Delivering customer messages: the channels and the worker.
     pub delivery: redress_channels::DeliverySection,
+    /// Intake channels: the mailbox.
+    pub intake: redress_channels::IntakeSection,
 }
 
 impl Config {
@@ -135,6 +139,13 @@ impl Config {
                     email.ca_file = rel(email.ca_file.take());
                 }
                 d
+            },
+            intake: {
+                let mut i = file.intake;
+                if let Some(email) = &mut i.email {
+                    email.ca_file = rel(email.ca_file.take());
+                }
+                i
             },
         })
     }

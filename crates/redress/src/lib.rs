@@ -6,6 +6,7 @@ pub mod bench_analytics;
 pub mod bench_pages;
 pub mod cli_complaint;
 pub mod cli_error;
+pub mod cli_mail;
 pub mod cli_stats;
 pub mod cli_text;
 pub mod config;

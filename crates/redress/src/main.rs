@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use redress::{app_state, bench, cli_complaint, cli_stats, cli_text, import, users};
+use redress::{app_state, bench, cli_complaint, cli_mail, cli_stats, cli_text, import, users};
 use redress_app::jobs;
 
 // The request path allocates many small strings and JSON values from several threads at once;
@@ -46,6 +46,10 @@ enum Command {
     /// Import complaints from files.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Take in complaints by e-mail: a folder of .eml files, the intake mailbox, and the list of
+    /// e-mails kept.
+    #[command(subcommand)]
+    Mail(cli_mail::MailCommand),
     /// Deliver the customer messages that are due now, once, through the configured channels
     /// (`[delivery]` in the configuration), and print what became of them.
     Deliver,
@@ -120,6 +124,9 @@ async fn run() -> anyhow::Result<()> {
                 }
                 None => tracing::info!("no delivery channel is configured: customer messages wait in the outbox"),
             }
+            if let Some(mailbox) = config.intake.email.clone() {
+                redress_channels::intake::spawn_mailbox(state.clone(), mailbox);
+            }
             redress_app::intelligence::spawn_model_refresher(state.store.clone(), state.insight.clone(), Duration::from_secs(30));
             tracing::info!(%addr, engine = state.store.engine(), profile = %state.rules.default_profile, "serving");
             let web = redress_web::WebSettings { secure_cookies: config.web.secure_cookies, behind_proxy: config.web.behind_proxy };
@@ -135,6 +142,7 @@ async fn run() -> anyhow::Result<()> {
         Command::User(cmd) => users::run(cmd, &state).await?,
         Command::Complaint(cmd) => cli_complaint::run(*cmd, &state).await?,
         Command::Import(cmd) => import::run(cmd, &state).await?,
+        Command::Mail(cmd) => cli_mail::run(cmd, &config, &state).await?,
         Command::Deliver => {
             let Some(d) = redress::deliverer(&config, &state)? else {
                 anyhow::bail!("no delivery channel is configured: add [delivery.email] or [delivery.sms] to the configuration");

@@ -50,13 +50,13 @@ struct GatewayState {
 /// `{"message_id"}`. Like gateways that take idempotency keys, a key it has seen gets the first
 /// answer again and sends nothing. `13900000000` is refused (400), `13900000001` finds it busy
 /// (503).
-struct Gateway {
+pub(crate) struct Gateway {
     url: String,
     state: Arc<Mutex<GatewayState>>,
 }
 
 impl Gateway {
-    async fn start(delay: Duration) -> Gateway {
+    pub(crate) async fn start(delay: Duration) -> Gateway {
         let state = Arc::new(Mutex::new(GatewayState { delay, ..GatewayState::default() }));
         let app = axum::Router::new().route("/send", axum::routing::post(gateway_send)).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -141,7 +141,7 @@ fn smtp_settings(sink: &SmtpSink) -> SmtpSettings {
     }
 }
 
-fn deliverer(app: &redress_app::App, sink: &SmtpSink, gateway: &Gateway, settings: DeliverySettings) -> Deliverer {
+pub(crate) fn deliverer(app: &redress_app::App, sink: &SmtpSink, gateway: &Gateway, settings: DeliverySettings) -> Deliverer {
     let transports: Vec<Arc<dyn redress_app::delivery::Transport>> =
         vec![Arc::new(SmtpTransport::new(&smtp_settings(sink)).unwrap()), Arc::new(SmsGateway::new(&gateway.settings()).unwrap())];
     Deliverer::new(app.clone(), transports, settings)

@@ -16,6 +16,7 @@ mod crash;
 mod customer_pages;
 mod delivery;
 mod leaks;
+mod mail_intake;
 mod mail_servers;
 mod permissions;
 mod report_pages;

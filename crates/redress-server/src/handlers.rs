@@ -223,3 +223,41 @@ pub async fn intake_mail_raw(State(st): State<AppState>, Authenticated(caller): 
     let raw = redress_app::mail_intake::raw(&st, &caller, extract::path(id)?).await?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("message/rfc822"))], raw).into_response())
 }
+
+/// The query of the regulator's transfer list import and replies export.
+#[derive(Debug, Deserialize)]
+pub struct RegulatorParams {
+    /// The regulator, when the list names none (import), or the only one (export).
+    pub regulator: Option<String>,
+    /// First day, inclusive (export).
+    pub from: Option<String>,
+    /// Last day, inclusive (export).
+    pub to: Option<String>,
+    /// `csv` (default) or `xlsx` (export).
+    pub format: Option<String>,
+}
+
+/// `POST /api/v1/imports/regulator`: the regulator's transfer list as the body (CSV or XLSX);
+/// the answer lists every row's outcome with its line.
+pub async fn import_regulator(
+    State(st): State<AppState>,
+    Authenticated(caller): Authenticated,
+    q: Result<Query<RegulatorParams>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let q = extract::query(q)?;
+    let body = extract::body(body, crate::MAX_BODY_BYTES)?;
+    let rows = redress_app::regulator::import_transfer_file(&st, &caller, &body, q.regulator.as_deref()).await?;
+    Ok(Json(json!({ "rows": rows })))
+}
+
+/// `GET /api/v1/exports/regulator-replies?from=…&to=…`: the answers in the transfer list's
+/// layout, as CSV or XLSX (`format=xlsx`).
+pub async fn export_regulator_replies(State(st): State<AppState>, Authenticated(caller): Authenticated, q: Result<Query<RegulatorParams>, QueryRejection>) -> ApiResult<Response> {
+    let q = extract::query(q)?;
+    let xlsx = q.format.as_deref() == Some("xlsx");
+    let (bytes, _) = redress_app::regulator::replies_file(&st, &caller, q.from.as_deref(), q.to.as_deref(), q.regulator.as_deref(), xlsx).await?;
+    let (content_type, ext) = if xlsx { ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx") } else { ("text/csv; charset=utf-8", "csv") };
+    let disposition = format!("attachment; filename=\"regulator-replies.{ext}\"");
+    Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+}

@@ -27,6 +27,72 @@ pub enum ImportCommand {
         #[arg(long)]
         quiet: bool,
     },
+    /// Import the regulator's transfer list (投诉转办清单, CSV or XLSX): each row becomes a
+    /// regulator-forwarded complaint with its work-order number and deadline. Rows that fail
+    /// are listed with their line and column; importing the list again adds nothing.
+    Regulator {
+        /// The CSV or XLSX file.
+        file: PathBuf,
+        /// The regulator, when the list has no column naming it.
+        #[arg(long)]
+        regulator: Option<String>,
+    },
+    /// Import the hotline system's call records (CSV or XLSX: time, caller number, agent,
+    /// duration, recording file): each call joins the complaint it names or the caller's open
+    /// complaint, else registers one; recordings (paths relative to the file) are stored as
+    /// evidence.
+    Hotline {
+        /// The CSV or XLSX file.
+        file: PathBuf,
+    },
+}
+
+/// Export commands.
+#[derive(Subcommand)]
+pub enum ExportCommand {
+    /// The answers to the regulator's transfers (处理结果反馈) received in a period, in the
+    /// transfer list's layout with the answer's columns.
+    RegulatorReplies {
+        /// First day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        from: String,
+        /// Last day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: String,
+        /// Only this regulator's transfers.
+        #[arg(long)]
+        regulator: Option<String>,
+        /// The file to write: `.xlsx` for a workbook, anything else for CSV.
+        #[arg(long)]
+        output: PathBuf,
+    },
+}
+
+/// Runs an export command.
+pub async fn export(cmd: ExportCommand, st: &App) -> anyhow::Result<()> {
+    let ExportCommand::RegulatorReplies { from, to, regulator, output } = cmd;
+    let xlsx = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let (bytes, answers) = redress_app::regulator::replies_file(st, &Caller::system(), Some(&from), Some(&to), regulator.as_deref(), xlsx).await?;
+    std::fs::write(&output, bytes).with_context(|| format!("writing {}", output.display()))?;
+    println!("{answers} answers written to {}", output.display());
+    Ok(())
+}
+
+/// Prints the rows of a table import and a summary; rejected rows go to standard error.
+fn report_rows<T: serde::Serialize>(rows: &[T]) -> anyhow::Result<()> {
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for row in rows {
+        let v = serde_json::to_value(row)?;
+        let outcome = v["outcome"].as_str().unwrap_or("?").to_string();
+        if outcome == "rejected" {
+            let column = v["column"].as_str().map(|c| format!("{c}: ")).unwrap_or_default();
+            eprintln!("rejected line {}: {column}{}", v["line"], v["reason"].as_str().unwrap_or_default());
+        }
+        *counts.entry(outcome).or_default() += 1;
+    }
+    let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!("read {}: {}", rows.len(), summary.join(", "));
+    Ok(())
 }
 
 /// What an import did; the counts add up to the records read.
@@ -44,7 +110,24 @@ pub struct ImportSummary {
 
 /// Runs an import command.
 pub async fn run(cmd: ImportCommand, st: &App) -> anyhow::Result<()> {
-    let ImportCommand::Cfpb { file, errors, quiet } = cmd;
+    let (file, errors, quiet) = match cmd {
+        ImportCommand::Cfpb { file, errors, quiet } => (file, errors, quiet),
+        ImportCommand::Regulator { file, regulator } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let rows = redress_app::regulator::import_transfer_file(st, &Caller::system(), &bytes, regulator.as_deref()).await?;
+            return report_rows(&rows);
+        }
+        ImportCommand::Hotline { file } => {
+            let sheet = redress_import::sheet::read_sheet(&std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?).with_context(|| format!("{}", file.display()))?;
+            let folder = file.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            let read = move |name: &str| -> Result<Vec<u8>, String> {
+                let path = folder.join(name);
+                std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+            };
+            let rows = redress_app::hotline::import_calls(st, &Caller::system(), &sheet, &read).await?;
+            return report_rows(&rows);
+        }
+    };
     let (summary, rejections) = import_cfpb(st, &file, !quiet).await?;
     for r in rejections.iter().take(50) {
         eprintln!("rejected {r}");

@@ -46,6 +46,9 @@ enum Command {
     /// Import complaints from files.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Export data in the layouts other systems take.
+    #[command(subcommand)]
+    Export(import::ExportCommand),
     /// Take in complaints by e-mail: a folder of .eml files, the intake mailbox, and the list of
     /// e-mails kept.
     #[command(subcommand)]
@@ -142,6 +145,7 @@ async fn run() -> anyhow::Result<()> {
         Command::User(cmd) => users::run(cmd, &state).await?,
         Command::Complaint(cmd) => cli_complaint::run(*cmd, &state).await?,
         Command::Import(cmd) => import::run(cmd, &state).await?,
+        Command::Export(cmd) => import::export(cmd, &state).await?,
         Command::Mail(cmd) => cli_mail::run(cmd, &config, &state).await?,
         Command::Deliver => {
             let Some(d) = redress::deliverer(&config, &state)? else {

@@ -9,6 +9,7 @@ mod analytics_api;
 mod analytics_pages;
 mod api_lifecycle;
 mod bad_input;
+mod channel_imports;
 mod browser;
 mod browser_story;
 mod cli;

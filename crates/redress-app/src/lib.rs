@@ -31,6 +31,7 @@ pub mod scorecards;
 pub mod text;
 pub mod users;
 pub mod view;
+pub mod webhooks;
 pub mod work;
 
 use std::sync::Arc;

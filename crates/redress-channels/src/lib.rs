@@ -8,6 +8,7 @@ pub mod intake;
 pub mod mail;
 pub mod smtp;
 pub mod sms;
+pub mod webhook;
 
 use std::sync::Arc;
 

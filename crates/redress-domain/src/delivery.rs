@@ -214,6 +214,55 @@ pub fn fill_gateway_body(template: &str, encoding: BodyEncoding, values: &[(&str
     out
 }
 
+/// What the bank's other systems may subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookEvent {
+    /// A complaint was registered.
+    Registered,
+    /// A complaint's status changed.
+    StatusChanged,
+    /// A complaint's deadline is near.
+    DueSoon,
+    /// A complaint's deadline has passed.
+    Overdue,
+}
+
+impl WebhookEvent {
+    /// Every event.
+    pub const ALL: [WebhookEvent; 4] = [WebhookEvent::Registered, WebhookEvent::StatusChanged, WebhookEvent::DueSoon, WebhookEvent::Overdue];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::Registered => "registered",
+            WebhookEvent::StatusChanged => "status_changed",
+            WebhookEvent::DueSoon => "due_soon",
+            WebhookEvent::Overdue => "overdue",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(text: &str) -> Option<WebhookEvent> {
+        Self::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+
+    /// What a history event tells subscribers, if anything.
+    pub fn of(event: &crate::complaint::Event) -> Option<WebhookEvent> {
+        use crate::lifecycle::ActionKind;
+        match event.action {
+            ActionKind::Register => Some(WebhookEvent::Registered),
+            ActionKind::MarkDue => match event.changes.get("due_state").and_then(serde_json::Value::as_str) {
+                Some("due_soon") => Some(WebhookEvent::DueSoon),
+                Some("overdue") => Some(WebhookEvent::Overdue),
+                _ => None,
+            },
+            _ if event.from_status.is_some_and(|s| s != event.to_status) => Some(WebhookEvent::StatusChanged),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

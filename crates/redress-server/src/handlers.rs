@@ -261,3 +261,8 @@ pub async fn export_regulator_replies(State(st): State<AppState>, Authenticated(
     let disposition = format!("attachment; filename=\"regulator-replies.{ext}\"");
     Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
 }
+
+/// `GET /api/v1/webhooks`: the notices waiting for the bank's other systems and those given up.
+pub async fn webhooks(State(st): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(redress_app::webhooks::backlog(&st, &caller).await?)))
+}

@@ -48,6 +48,7 @@ pub fn router_with(state: AppState, web: redress_web::WebSettings) -> Router {
         .route("/api/v1/complaints/{id}/messages", get(handlers::messages))
         .route("/api/v1/delivery/sms-receipts", post(handlers::sms_receipts))
         .route("/api/v1/intake/mail", get(handlers::intake_mail))
+        .route("/api/v1/webhooks", get(handlers::webhooks))
         .route("/api/v1/imports/regulator", post(handlers::import_regulator))
         .route("/api/v1/exports/regulator-replies", get(handlers::export_regulator_replies))
         .route("/api/v1/intake/mail/{id}/raw", get(handlers::intake_mail_raw))

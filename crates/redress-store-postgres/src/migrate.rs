@@ -24,6 +24,7 @@ const MIGRATIONS: &[Migration] = &[
     (11, "stat_daily_business", include_str!("../migrations/0011_stat_daily_business.sql")),
     (12, "delivery", include_str!("../migrations/0012_delivery.sql")),
     (13, "inbound_mail", include_str!("../migrations/0013_inbound_mail.sql")),
+    (14, "webhook_feed", include_str!("../migrations/0014_webhook_feed.sql")),
 ];
 
 /// Applies every migration not applied yet.

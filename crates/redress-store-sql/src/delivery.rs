@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use redress_domain::complaint::{ComplaintId, Outcome};
 use redress_domain::delivery::{DeliveryChannel, DeliveryState};
 use redress_store::columns::{complaint_id, decode, micros};
-use redress_store::{ClaimedMessage, DeliveryReceipt, DeliveryUpdate, InboundMail, StoreError, StoreResult, StoredMessage};
+use redress_store::{ClaimedMessage, ClaimedNotice, DeliveryReceipt, DeliveryUpdate, InboundMail, NoticeBacklog, NoticeUpdate, StoreError, StoreResult, StoredMessage};
 use sqlx::{Connection as _, QueryBuilder, SqlStr};
 
 use crate::{Builder, Connection, Db, Engine, fetch_all, fetch_optional, get, get_text};
@@ -164,6 +164,74 @@ pub async fn receipt<E: Engine>(conn: &mut Connection<E>, receipt: &DeliveryRece
 pub async fn state_counts<E: Engine>(conn: &mut Connection<E>) -> StoreResult<Vec<(String, i64)>> {
     let mut q = QueryBuilder::<Db<E>>::new("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state");
     fetch_all(conn, &mut q).await?.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect()
+}
+
+/// See [`redress_store::Store::claim_notices`].
+pub async fn claim_notices<E: Engine>(conn: &mut Connection<E>, now: Timestamp, lease_until: Timestamp, claim: &str, limit: u32) -> StoreResult<Vec<ClaimedNotice>> {
+    let mut q = QueryBuilder::<Db<E>>::new("UPDATE webhook_feed SET state = 'sending', attempts = attempts + 1, claim = ");
+    q.bind(claim.to_string()).push(", due_at = ").bind(lease_until.as_microsecond());
+    q.push(" WHERE id IN (SELECT id FROM webhook_feed WHERE state IN ('pending', 'sending') AND due_at <= ").bind(now.as_microsecond());
+    q.push(" ORDER BY due_at, id LIMIT ").bind(i64::from(limit)).push(E::SKIP_LOCKED);
+    q.push(") RETURNING id, event, payload, attempts, delivered_to");
+    let mut claimed = fetch_all(conn, &mut q)
+        .await?
+        .iter()
+        .map(|r| {
+            let event: String = get(r, 1)?;
+            let attempts: i64 = get(r, 3)?;
+            Ok(ClaimedNotice {
+                id: get(r, 0)?,
+                event: redress_domain::delivery::WebhookEvent::parse(&event).ok_or_else(|| StoreError::corrupt("webhook event", event.clone()))?,
+                payload: get(r, 2)?,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                delivered_to: decode("webhook endpoints", get_text(r, 4)?)?,
+                claim: claim.to_string(),
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    claimed.sort_by_key(|n| n.id);
+    Ok(claimed)
+}
+
+/// See [`redress_store::Store::finish_notice`].
+pub async fn finish_notice<E: Engine>(conn: &mut Connection<E>, id: i64, claim: &str, update: &NoticeUpdate) -> StoreResult<bool> {
+    let encode = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    let mut q = match update {
+        NoticeUpdate::Done => QueryBuilder::<Db<E>>::new("DELETE FROM webhook_feed"),
+        NoticeUpdate::Retry { next_attempt_at, delivered_to, detail } => {
+            let mut q = QueryBuilder::<Db<E>>::new("UPDATE webhook_feed SET state = 'pending', claim = NULL, due_at = ");
+            q.bind(next_attempt_at.as_microsecond()).push(", delivered_to = ").bind(encode(delivered_to)).push(", detail = ").bind(detail.clone());
+            q
+        }
+        NoticeUpdate::Failed { delivered_to, detail } => {
+            let mut q = QueryBuilder::<Db<E>>::new("UPDATE webhook_feed SET state = 'failed', claim = NULL, delivered_to = ");
+            q.bind(encode(delivered_to)).push(", detail = ").bind(detail.clone());
+            q
+        }
+    };
+    q.push(" WHERE id = ").bind(id).push(" AND state = 'sending' AND claim = ").bind(claim.to_string()).push(" RETURNING id");
+    Ok(!fetch_all(conn, &mut q).await?.is_empty())
+}
+
+/// See [`redress_store::Store::notice_backlog`].
+pub async fn notice_backlog<E: Engine>(conn: &mut Connection<E>) -> StoreResult<NoticeBacklog> {
+    let mut backlog = NoticeBacklog::default();
+    let mut q = QueryBuilder::<Db<E>>::new("SELECT state, COUNT(*) FROM webhook_feed GROUP BY state");
+    for r in fetch_all(conn, &mut q).await? {
+        let state: String = get(&r, 0)?;
+        let n: i64 = get(&r, 1)?;
+        if state == "failed" {
+            backlog.failed += n;
+        } else {
+            backlog.pending += n;
+        }
+    }
+    let mut q = QueryBuilder::<Db<E>>::new("SELECT id, event, detail FROM webhook_feed WHERE state = 'failed' ORDER BY id DESC LIMIT 20");
+    for r in fetch_all(conn, &mut q).await? {
+        let detail: Option<String> = get(&r, 2)?;
+        backlog.failures.push((get(&r, 0)?, get(&r, 1)?, detail.unwrap_or_default()));
+    }
+    Ok(backlog)
 }
 
 /// See [`redress_store::Store::inbound_mail_known`].

@@ -45,7 +45,7 @@ pub mod macro_support {
     pub use redress_domain::delivery::DeliveryChannel;
     pub use redress_store::{
         ComplaintFilter, ComplaintSummary, Incident, IncidentMember, IncidentScan, LabelledText, ModelInfo, NewSession, NewUser, Page,
-        SimilarCandidate, StatQuery, ClaimedMessage, DeliveryReceipt, DeliveryUpdate, InboundMail, StatRow, Store, StoreError, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification, StoredSession,
+        SimilarCandidate, StatQuery, ClaimedMessage, ClaimedNotice, DeliveryReceipt, DeliveryUpdate, InboundMail, NoticeBacklog, NoticeUpdate, StatRow, Store, StoreError, StoreResult, StoredEvent, StoredLabel, StoredMessage, StoredNotification, StoredSession,
         TextRow, User, UserUpdate, WorkPage, WorkQueue,
     };
     pub use redress_store::stats::Cell;

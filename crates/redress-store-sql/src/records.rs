@@ -210,6 +210,7 @@ pub struct OutcomeRows {
     messages: Vec<(String, &'static str, &'static str, i64, String)>,
     notifications: Vec<(&'static str, Option<String>, String, i64, String)>,
     labels: Vec<(String, i64, String)>,
+    webhooks: Vec<(String, &'static str, i64, String)>,
 }
 
 impl OutcomeRows {
@@ -219,6 +220,25 @@ impl OutcomeRows {
     pub fn push(&mut self, id: &str, last_seq: i64, outcome: &Outcome, fallback_at: i64) -> StoreResult<()> {
         for (i, e) in outcome.events.iter().enumerate() {
             self.events.push((id.to_string(), last_seq + 1 + i as i64, e.at.as_microsecond(), e.action.as_str(), e.actor.id.clone(), encode_event(e)?));
+        }
+        // What the bank's other systems subscribe to is written with the change itself, so a
+        // change is never told without having happened, nor happens untold. A registration is
+        // one notice with the status it ends in (its accept and assign steps are part of it).
+        let registration = outcome.events.first().is_some_and(|e| e.action == redress_domain::lifecycle::ActionKind::Register);
+        let told = if registration { &outcome.events[..1] } else { &outcome.events[..] };
+        for (i, e) in told.iter().enumerate() {
+            let Some(kind) = redress_domain::delivery::WebhookEvent::of(e) else { continue };
+            let status = if registration { outcome.events.last().map_or(e.to_status, |l| l.to_status) } else { e.to_status };
+            let payload = serde_json::json!({
+                "event": kind.as_str(),
+                "complaint_id": id,
+                "seq": last_seq + 1 + i as i64,
+                "action": e.action.as_str(),
+                "from_status": e.from_status.map(|s| s.as_str()),
+                "status": status.as_str(),
+                "at": e.at,
+            });
+            self.webhooks.push((id.to_string(), kind.as_str(), e.at.as_microsecond(), payload.to_string()));
         }
         for m in &outcome.messages {
             let channel = redress_domain::delivery::DeliveryChannel::of_recipient(m.recipient.as_deref());
@@ -240,6 +260,7 @@ impl OutcomeRows {
         self.messages.append(&mut other.messages);
         self.notifications.append(&mut other.notifications);
         self.labels.append(&mut other.labels);
+        self.webhooks.append(&mut other.webhooks);
     }
 
     /// Inserts every row gathered.
@@ -266,6 +287,14 @@ impl OutcomeRows {
             for (i, (role, department, id, at, body)) in chunk.iter().enumerate() {
                 q.push(if i == 0 { "(" } else { ", (" });
                 q.bind(*role).push(", ").bind(department).push(", ").bind(id).push(", ").bind(*at).push(", ").bind(body).push(")");
+            }
+            execute(conn, &mut q).await?;
+        }
+        for chunk in self.webhooks.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Db<E>>::new("INSERT INTO webhook_feed (complaint_id, event, at, payload, due_at) VALUES ");
+            for (i, (id, event, at, payload)) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.bind(id).push(", ").bind(*event).push(", ").bind(*at).push(", ").bind(payload).push(", ").bind(*at).push(")");
             }
             execute(conn, &mut q).await?;
         }

@@ -60,6 +60,27 @@ macro_rules! impl_store {
             }
 
             #[$crate::macro_support::instrument(skip(self))]
+            async fn claim_notices(
+                &self,
+                now: $crate::macro_support::Timestamp,
+                lease_until: $crate::macro_support::Timestamp,
+                claim: &str,
+                limit: u32,
+            ) -> $crate::macro_support::StoreResult<Vec<$crate::macro_support::ClaimedNotice>> {
+                $crate::delivery::claim_notices::<$engine>(&mut *$crate::acquire(&self.$pool).await?, now, lease_until, claim, limit).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self, update))]
+            async fn finish_notice(&self, id: i64, claim: &str, update: $crate::macro_support::NoticeUpdate) -> $crate::macro_support::StoreResult<bool> {
+                $crate::delivery::finish_notice::<$engine>(&mut *$crate::acquire(&self.$pool).await?, id, claim, &update).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
+            async fn notice_backlog(&self) -> $crate::macro_support::StoreResult<$crate::macro_support::NoticeBacklog> {
+                $crate::delivery::notice_backlog::<$engine>(&mut *$crate::acquire(&self.$pool).await?).await
+            }
+
+            #[$crate::macro_support::instrument(skip(self))]
             async fn inbound_mail_known(&self, key: &str) -> $crate::macro_support::StoreResult<bool> {
                 $crate::delivery::inbound_mail_known::<$engine>(&mut *$crate::acquire(&self.$pool).await?, key).await
             }

@@ -21,6 +21,7 @@ const MIGRATIONS: &[Migration] = &[
     (12, "stat_daily_business", include_str!("../migrations/0012_stat_daily_business.sql")),
     (13, "delivery", include_str!("../migrations/0013_delivery.sql")),
     (14, "inbound_mail", include_str!("../migrations/0014_inbound_mail.sql")),
+    (15, "webhook_feed", include_str!("../migrations/0015_webhook_feed.sql")),
 ];
 
 /// Applies every migration not applied yet.

@@ -283,6 +283,57 @@ pub struct DeliveryReceipt {
     pub at: Timestamp,
 }
 
+/// A webhook notice a dispatcher has claimed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedNotice {
+    /// Id (the delivery id receivers see).
+    pub id: i64,
+    /// The event.
+    pub event: redress_domain::delivery::WebhookEvent,
+    /// The JSON body.
+    pub payload: String,
+    /// Attempts including this one.
+    pub attempts: u32,
+    /// The endpoints that have it already.
+    pub delivered_to: Vec<String>,
+    /// The claim's token.
+    pub claim: String,
+}
+
+/// What became of a claimed webhook notice.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoticeUpdate {
+    /// Every endpoint has it: removed.
+    Done,
+    /// Some endpoint does not have it yet: try again then.
+    Retry {
+        /// When.
+        next_attempt_at: Timestamp,
+        /// The endpoints that have it.
+        delivered_to: Vec<String>,
+        /// What went wrong.
+        detail: String,
+    },
+    /// Given up: kept as failed.
+    Failed {
+        /// The endpoints that have it.
+        delivered_to: Vec<String>,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+/// Webhook notices waiting and given up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NoticeBacklog {
+    /// Waiting or being sent.
+    pub pending: i64,
+    /// Given up.
+    pub failed: i64,
+    /// The last error of the notices given up, newest first (at most 20).
+    pub failures: Vec<(i64, String, String)>,
+}
+
 /// An e-mail taken in and what became of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboundMail {
@@ -475,6 +526,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// A complaint's outbox messages, oldest first.
     async fn messages(&self, id: ComplaintId) -> StoreResult<Vec<StoredMessage>>;
+
+    /// Claims at most `limit` webhook notices due at `now` (pending, or sending under a claim
+    /// that ran out) under `claim` until `lease_until`; each goes to one claimer.
+    async fn claim_notices(&self, now: Timestamp, lease_until: Timestamp, claim: &str, limit: u32) -> StoreResult<Vec<ClaimedNotice>>;
+
+    /// Records what became of a claimed notice; `false` if the claim is no longer held.
+    async fn finish_notice(&self, id: i64, claim: &str, update: NoticeUpdate) -> StoreResult<bool>;
+
+    /// The webhook notices waiting and given up.
+    async fn notice_backlog(&self) -> StoreResult<NoticeBacklog>;
 
     /// Whether an e-mail with this key (see [`InboundMail::key`]) was taken in before.
     async fn inbound_mail_known(&self, key: &str) -> StoreResult<bool>;

@@ -32,6 +32,8 @@ struct File {
     delivery: redress_channels::DeliverySection,
     #[serde(default)]
     intake: redress_channels::IntakeSection,
+    #[serde(default)]
+    webhooks: Vec<redress_app::webhooks::Endpoint>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +97,8 @@ pub struct Config {
     pub delivery: redress_channels::DeliverySection,
     /// Intake channels: the mailbox.
     pub intake: redress_channels::IntakeSection,
+    /// The bank's other systems told of registrations, status changes and deadlines.
+    pub webhooks: Vec<redress_app::webhooks::Endpoint>,
 }
 
 impl Config {
@@ -147,6 +151,7 @@ impl Config {
                 }
                 i
             },
+            webhooks: file.webhooks,
         })
     }
 }

@@ -127,6 +127,12 @@ async fn run() -> anyhow::Result<()> {
                 }
                 None => tracing::info!("no delivery channel is configured: customer messages wait in the outbox"),
             }
+            if let Some(e) = config.webhooks.iter().find(|e| e.secret().is_none()) {
+                anyhow::bail!("[[webhooks]] {}: no signing secret (secret or secret_env)", e.name);
+            }
+            // Always running, so that with no endpoint the notices are cleared as they come.
+            let poster = redress_channels::webhook::HttpPoster::new(Duration::from_secs(15))?;
+            redress_app::webhooks::Dispatcher::new(state.clone(), config.webhooks.clone(), std::sync::Arc::new(poster), config.delivery.retry).spawn(Duration::from_secs(1));
             if let Some(mailbox) = config.intake.email.clone() {
                 redress_channels::intake::spawn_mailbox(state.clone(), mailbox);
             }

@@ -28,3 +28,4 @@ mod store_web;
 mod text;
 mod screenshots;
 mod two_servers;
+mod webhooks;

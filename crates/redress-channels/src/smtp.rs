@@ -163,13 +163,17 @@ impl Transport for SmtpTransport {
     }
 }
 
-/// The error with its causes, which name the relay's answer.
+/// The error with those of its causes that its own text does not already say (lettre's errors
+/// often repeat their source).
 fn smtp_error_text(e: &lettre::transport::smtp::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        let cause = s.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
         source = s.source();
     }
     text

@@ -58,6 +58,13 @@ pub enum BenchCommand {
     /// download; prints p50, p99, max, mean, peak memory, the size of the statistics and how many
     /// cells a question reads.
     Analytics(crate::bench_analytics::AnalyticsArgs),
+    /// Delivery of customer messages: registers complaints (each queues its acknowledgement),
+    /// then runs the delivery worker until every message is sent, text messages to a local HTTP
+    /// gateway and, with `--smtp`, e-mail to that SMTP server; prints messages per second.
+    Delivery(crate::bench_channels::DeliveryArgs),
+    /// E-mail intake: generated Chinese (GBK) and English e-mails, some with attachments, some
+    /// automatic replies, read and taken in one after another; prints e-mails per second.
+    Mail(crate::bench_channels::MailArgs),
 }
 
 /// Options of `bench intake`.
@@ -152,6 +159,14 @@ pub async fn run(cmd: BenchCommand, config: Option<&Path>, global_db: Option<&st
         BenchCommand::Analytics(mut args) => {
             args.db = args.db.or(global_db.map(str::to_string));
             crate::bench_analytics::run(args, rules).await
+        }
+        BenchCommand::Delivery(mut args) => {
+            args.db = args.db.or(global_db.map(str::to_string));
+            crate::bench_channels::delivery(args, rules).await
+        }
+        BenchCommand::Mail(mut args) => {
+            args.db = args.db.or(global_db.map(str::to_string));
+            crate::bench_channels::mail(args, rules).await
         }
     }
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use redress_app::App;
-use redress_app::mail_intake::{self, MailIntakeSettings};
+use redress_app::mail_intake;
 
 use crate::config::Config;
 
@@ -51,7 +51,7 @@ pub async fn run(cmd: MailCommand, config: &Config, app: &App) -> anyhow::Result
     let admin = redress_app::Caller::system();
     match cmd {
         MailCommand::Folder { folder, unit, quiet } => {
-            let mut settings = config.intake.email.as_ref().map(|m| m.intake()).unwrap_or_else(MailIntakeSettings::default);
+            let mut settings = config.intake.email.as_ref().map(|m| m.intake()).unwrap_or_default();
             if unit.is_some() {
                 settings.unit = unit;
             }

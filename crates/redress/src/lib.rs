@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_analytics;
+pub mod bench_channels;
 pub mod bench_pages;
 pub mod cli_complaint;
 pub mod cli_error;

@@ -34,6 +34,19 @@ async fn screenshots_of_the_main_pages() {
             .await;
         numbers.push(c["number"].as_str().expect("number").to_string());
     }
+    // The first complaint's acknowledgement: the gateway was busy, the next attempt is due.
+    let claimed = app.state.store.claim_messages(app.clock_now(), app.clock_now() + jiff::SignedDuration::from_secs(60), &[redress_domain::delivery::DeliveryChannel::Sms], "shot", 1).await.expect("claim");
+    let update = redress_store::DeliveryUpdate {
+        id: claimed[0].id,
+        claim: "shot".into(),
+        state: redress_domain::delivery::DeliveryState::Pending,
+        next_attempt_at: Some(app.clock_now() + jiff::SignedDuration::from_secs(60)),
+        provider_id: None,
+        detail: Some("the gateway answered 503 Service Unavailable: busy".into()),
+        at: app.clock_now(),
+        notification: None,
+    };
+    assert!(app.state.store.finish_delivery(update).await.expect("record"));
     // One complaint waits for the department head's approval of a large compensation.
     let second = app.state.store.complaint_by_number(&numbers[1]).await.expect("read").expect("exists");
     let handler = second.owner.handler.as_ref().expect("assigned").name.clone();

@@ -190,28 +190,13 @@ pub enum BodyEncoding {
 /// `{sender}` and `{language}` becomes its value written for the body's encoding, in one pass,
 /// so a value holding braces is never expanded again.
 pub fn fill_gateway_body(template: &str, encoding: BodyEncoding, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let found = after.find('}').and_then(|close| values.iter().find(|(k, _)| *k == &after[..close]).map(|(_, v)| (close, *v)));
-        match found {
-            Some((close, value)) => {
-                match encoding {
-                    BodyEncoding::Json => out.push_str(&serde_json::Value::String(value.to_string()).to_string()),
-                    BodyEncoding::Form => out.extend(form_urlencoded::byte_serialize(value.as_bytes())),
-                }
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    crate::messages::fill_with(template, |name| {
+        let value = values.iter().find(|(k, _)| *k == name)?.1;
+        Some(match encoding {
+            BodyEncoding::Json => serde_json::Value::String(value.to_string()).to_string(),
+            BodyEncoding::Form => form_urlencoded::byte_serialize(value.as_bytes()).collect(),
+        })
+    })
 }
 
 /// What the bank's other systems may subscribe to.

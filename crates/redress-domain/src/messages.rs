@@ -230,17 +230,20 @@ impl Templates {
 /// contains `{…}` (a name or reason typed by a person) is copied as written, never expanded.
 /// Unknown placeholders stay as they are.
 fn fill_placeholders(template: &str, vars: &[(&str, String)]) -> String {
+    fill_with(template, |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+}
+
+/// Replaces each `{name}` of `template` for which `value` has text, in one pass (a value
+/// holding braces is never expanded again); other `{…}` stay as they are.
+pub fn fill_with(template: &str, mut value: impl FnMut(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        let value = after
-            .find('}')
-            .and_then(|close| vars.iter().find(|(k, _)| *k == &after[..close]).map(|(_, v)| (close, v)));
-        match value {
+        match after.find('}').and_then(|close| value(&after[..close]).map(|v| (close, v))) {
             Some((close, v)) => {
-                out.push_str(v);
+                out.push_str(&v);
                 rest = &after[close + 1..];
             }
             None => {

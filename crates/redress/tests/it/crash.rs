@@ -2,47 +2,14 @@
 //! clients are posting, restarted on the same database, and every complaint that got a 201 is
 //! there.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::card_complaint;
+use crate::support::{BinaryServer, card_complaint, start_binary};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    /// A failing assertion must not leave a server running.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(db: &str, dir: &std::path::Path) -> (Server, Option<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
-        .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start redress serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut token = None;
-    let base = loop {
-        let line = lines.next().expect("server output").expect("read line");
-        if line.starts_with("rdr_") {
-            token = Some(line);
-        } else if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.trim().to_string();
-        }
-    };
-    (Server { child, base }, token)
+fn start(db: &str, dir: &std::path::Path) -> (BinaryServer, Option<String>) {
+    start_binary(&["--db", db], dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,8 +5,6 @@
 //! two servers deliver each message once.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::mail_servers::SmtpSink;
 use crate::on_both_engines;
-use crate::support::{Engine, TestApp, card_complaint};
+use crate::support::{Engine, TestApp, card_complaint, start_binary};
 
 on_both_engines!(
     customers_receive_messages_by_email_and_text_message,
@@ -298,41 +296,6 @@ async fn two_servers_deliver_each_message_once(engine: Engine) {
     assert_eq!(gateway.sent().len(), N);
 }
 
-/// The real binary with a configuration that delivers through the test's servers.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(config: &std::path::Path, dir: &std::path::Path) -> (Server, Option<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
-        .args(["--config", config.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start redress serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut token = None;
-    let base = loop {
-        let line = lines.next().expect("server output").expect("read line");
-        if line.starts_with("rdr_") {
-            token = Some(line);
-        } else if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.trim().to_string();
-        }
-    };
-    (Server { child, base }, token)
-}
-
 /// SIGKILL while messages are in the providers' hands: the server is killed while the SMTP
 /// server holds its answer to the message's data and the gateway holds its answer to the
 /// request. After the restart every message is sent, each e-mail arrived once and each text
@@ -377,7 +340,7 @@ message_id_pointer = "/message_id"
         ),
     )
     .unwrap();
-    let (server, token) = start_server(&config, dir.path());
+    let (server, token) = start_binary(&["--config", config.to_str().unwrap()], dir.path());
     let token = token.expect("the first start prints the admin token");
     let http = reqwest::Client::new();
     const N: usize = 6;
@@ -400,7 +363,7 @@ message_id_pointer = "/message_id"
     drop(server);
     assert!(sink.received().len() < N / 2, "the kill came before every e-mail was taken");
 
-    let (server, _) = start_server(&config, dir.path());
+    let (server, _) = start_binary(&["--config", config.to_str().unwrap()], dir.path());
     let mut states = Vec::new();
     for _ in 0..200 {
         states.clear();

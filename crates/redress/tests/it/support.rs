@@ -308,3 +308,43 @@ impl TestApp {
         (status, headers, res.bytes().await.unwrap().to_vec())
     }
 }
+
+/// The real binary serving on a free port, killed (SIGKILL) when dropped.
+pub struct BinaryServer {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Drop for BinaryServer {
+    /// A failing assertion must not leave a server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `redress ARGS… serve --listen 127.0.0.1:0` in `dir`; with the admin's API token when
+/// this start created the admin (a database's first start prints it).
+pub fn start_binary(args: &[&str], dir: &std::path::Path) -> (BinaryServer, Option<String>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+        .args(args)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start redress serve");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut token = None;
+    let base = loop {
+        let line = lines.next().expect("server output").expect("read line");
+        if line.starts_with("rdr_") {
+            token = Some(line);
+        } else if let Some(addr) = line.strip_prefix("listening on ") {
+            break addr.trim().to_string();
+        }
+    };
+    (BinaryServer { child, base }, token)
+}

@@ -49,6 +49,28 @@ pub async fn messages<E: Engine>(conn: &mut Connection<E>, id: ComplaintId) -> S
     fetch_all(conn, &mut q).await?.iter().map(stored_message::<E>).collect()
 }
 
+/// The one claiming statement of a table of things to send (the outbox, the webhook feed): the
+/// rows due at `now`, pending or held by a claim that ran out, soonest first, at most `limit`,
+/// with `filter`'s conditions, marked `sending` under `claim` until `lease_until` with the
+/// attempt counted; `returning` names the columns read back.
+fn claim_statement<E: Engine>(
+    table: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+    claim: &str,
+    limit: u32,
+    returning: &str,
+    filter: impl FnOnce(&mut QueryBuilder<Db<E>>),
+) -> QueryBuilder<Db<E>> {
+    let mut q = QueryBuilder::<Db<E>>::new(format!("UPDATE {table} SET state = 'sending', attempts = attempts + 1, claim = "));
+    q.bind(claim.to_string()).push(", due_at = ").bind(lease_until.as_microsecond());
+    q.push(format!(" WHERE id IN (SELECT id FROM {table} WHERE state IN ('pending', 'sending') AND due_at <= ")).bind(now.as_microsecond());
+    filter(&mut q);
+    q.push(" ORDER BY due_at, id LIMIT ").bind(i64::from(limit)).push(E::SKIP_LOCKED);
+    q.push(format!(") RETURNING {returning}"));
+    q
+}
+
 /// See [`redress_store::Store::claim_messages`].
 pub async fn claim<E: Engine>(
     conn: &mut Connection<E>,
@@ -61,18 +83,11 @@ pub async fn claim<E: Engine>(
     if channels.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let mut q = QueryBuilder::<Db<E>>::new("UPDATE outbox SET state = 'sending', attempts = attempts + 1, claim = ");
-    q.bind(claim.to_string());
-    q.push(", due_at = ");
-    q.bind(lease_until.as_microsecond());
-    q.push(" WHERE id IN (SELECT id FROM outbox WHERE state IN ('pending', 'sending') AND due_at <= ");
-    q.bind(now.as_microsecond());
-    q.push(" AND channel");
-    E::push_in(&mut q, &channels.iter().map(|c| c.as_str().to_string()).collect::<Vec<_>>());
-    q.push(" ORDER BY due_at, id LIMIT ");
-    q.bind(i64::from(limit));
-    q.push(E::SKIP_LOCKED);
-    q.push(") RETURNING id, complaint_id, channel, attempts, body");
+    let channels: Vec<String> = channels.iter().map(|c| c.as_str().to_string()).collect();
+    let mut q = claim_statement::<E>("outbox", now, lease_until, claim, limit, "id, complaint_id, channel, attempts, body", |q| {
+        q.push(" AND channel");
+        E::push_in(q, &channels);
+    });
     let mut claimed = fetch_all(conn, &mut q)
         .await?
         .iter()
@@ -168,11 +183,7 @@ pub async fn state_counts<E: Engine>(conn: &mut Connection<E>) -> StoreResult<Ve
 
 /// See [`redress_store::Store::claim_notices`].
 pub async fn claim_notices<E: Engine>(conn: &mut Connection<E>, now: Timestamp, lease_until: Timestamp, claim: &str, limit: u32) -> StoreResult<Vec<ClaimedNotice>> {
-    let mut q = QueryBuilder::<Db<E>>::new("UPDATE webhook_feed SET state = 'sending', attempts = attempts + 1, claim = ");
-    q.bind(claim.to_string()).push(", due_at = ").bind(lease_until.as_microsecond());
-    q.push(" WHERE id IN (SELECT id FROM webhook_feed WHERE state IN ('pending', 'sending') AND due_at <= ").bind(now.as_microsecond());
-    q.push(" ORDER BY due_at, id LIMIT ").bind(i64::from(limit)).push(E::SKIP_LOCKED);
-    q.push(") RETURNING id, event, payload, attempts, delivered_to");
+    let mut q = claim_statement::<E>("webhook_feed", now, lease_until, claim, limit, "id, event, payload, attempts, delivered_to", |_| {});
     let mut claimed = fetch_all(conn, &mut q)
         .await?
         .iter()

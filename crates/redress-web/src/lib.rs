@@ -60,6 +60,7 @@ pub fn routes(settings: WebSettings) -> Router<App> {
         .route("/follow-ups", get(pages::queues::follow_ups))
         .merge(pages::search::routes())
         .merge(pages::incidents::routes())
+        .merge(pages::intake::routes())
         .merge(pages::notifications::routes())
         .merge(pages::analysis::routes())
         .merge(pages::scorecards::routes())

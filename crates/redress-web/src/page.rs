@@ -28,6 +28,8 @@ pub struct UserBar {
     pub administers: bool,
     /// May see the statistics (analysis, hotspots, scorecards, reports).
     pub statistics: bool,
+    /// Whether they import complaints (the intake channels page).
+    pub imports: bool,
 }
 
 /// The common parts of a page.
@@ -69,6 +71,7 @@ impl Page {
             registers: policy::grant(c.role(), Operation::Register) != policy::Grant::None,
             administers: policy::grant(c.role(), Operation::ViewUsers) != policy::Grant::None,
             statistics: policy::grant(c.role(), Operation::ViewStatistics) != policy::Grant::None,
+            imports: policy::grant(c.role(), Operation::Import) != policy::Grant::None,
         };
         Page { lang: staff.lang, title, user: Some(user), csrf: staff.csrf.clone(), nav, tz: app.rules.default_rules().profile.time_zone(), notice: None }
     }

@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod complaint;
 pub mod hotspots;
 pub mod incidents;
+pub mod intake;
 pub mod notifications;
 pub mod person;
 pub mod queues;

@@ -16,6 +16,7 @@ mod cli;
 mod crash;
 mod customer_pages;
 mod delivery;
+mod intake_pages;
 mod leaks;
 mod mail_intake;
 mod mail_servers;

@@ -47,6 +47,12 @@ async fn screenshots_of_the_main_pages() {
         notification: None,
     };
     assert!(app.state.store.finish_delivery(update).await.expect("record"));
+    // E-mails taken in: a complaint in GBK, our own message come back, one with no text.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail");
+    let settings = redress_app::mail_intake::MailIntakeSettings { address: Some("complaints@bank.example".into()), ..Default::default() };
+    for raw in [std::fs::read(fixtures.join("gbk-plain.eml")).expect("fixture"), std::fs::read(fixtures.join("loop.eml")).expect("fixture"), b"From: someone@example.cn\r\n\r\n".to_vec()] {
+        redress_app::mail_intake::take(&app.state, &settings, "imap://complaints@imap.bank.example:993/INBOX", redress_channels::mail::read_mail(raw)).await.expect("taken");
+    }
     // One complaint waits for the department head's approval of a large compensation.
     let second = app.state.store.complaint_by_number(&numbers[1]).await.expect("read").expect("exists");
     let handler = second.owner.handler.as_ref().expect("assigned").name.clone();
@@ -125,7 +131,7 @@ async fn screenshots_of_the_main_pages() {
             b.fill("#f-name", "admin").await;
             b.fill("#f-password", PASSWORD).await;
             b.submit("#sign-in button[type=submit]").await;
-            for (page, path) in [("admin-users", "/admin/users"), ("admin-rules", "/admin/rules"), ("incidents", "/incidents"), ("notifications", "/notifications")] {
+            for (page, path) in [("admin-users", "/admin/users"), ("admin-rules", "/admin/rules"), ("incidents", "/incidents"), ("notifications", "/notifications"), ("intake", "/intake")] {
                 b.goto(&format!("{base}{path}")).await;
                 b.wait_for("main h1").await;
                 b.screenshot(out.join(format!("{lang}-{device}-{page}.png"))).await;

@@ -3,11 +3,11 @@
 //! reading the pages' HTML.
 
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION};
 use serde_json::json;
 
 use crate::on_both_engines;
-use crate::support::{Engine, TestApp, card_complaint};
+use crate::support::{Engine, PAGE_PASSWORD, TestApp, between, card_complaint, csrf_of, sign_in_session};
 
 on_both_engines!(
     admins_create_and_deactivate_users_and_others_are_refused,
@@ -16,7 +16,7 @@ on_both_engines!(
     the_incident_pages_list_members_and_chart_them,
 );
 
-const PASSWORD: &str = "correct horse battery staple";
+const PASSWORD: &str = PAGE_PASSWORD;
 
 /// A browser without a browser: the session cookie and the CSRF token of its pages.
 struct Web {
@@ -26,47 +26,11 @@ struct Web {
     csrf: String,
 }
 
-/// The value of a cookie set by a response.
-fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| k.trim() == name)
-        .map(|(_, v)| v.to_string())
-}
-
-/// The text between the first `start` and the next `end` of a page.
-fn between<'a>(page: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = page.find(start)? + start.len();
-    let to = page[from..].find(end)? + from;
-    Some(&page[from..to])
-}
-
-fn csrf_of(page: &str) -> String {
-    between(page, r#"name="csrf" value=""#, "\"").unwrap_or_else(|| panic!("no CSRF field in {page}")).to_string()
-}
-
 impl Web {
     /// Signs in through the sign-in form, as a browser would.
     async fn sign_in(app: &TestApp, name: &str) -> Web {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let res = http.get(format!("{}/sign-in", app.base)).send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        let form_cookie = set_cookie(res.headers(), "rdr_form").expect("the sign-in page sets the form cookie");
-        let page = res.text().await.unwrap();
-        let token = csrf_of(&page);
-        let res = http
-            .post(format!("{}/sign-in", app.base))
-            .header(COOKIE, format!("rdr_form={form_cookie}"))
-            .form(&[("csrf", token.as_str()), ("name", name), ("password", PASSWORD), ("next", "/notifications")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{name} signs in");
-        let session = set_cookie(res.headers(), "rdr_session").expect("a session cookie");
+        let session = sign_in_session(&http, &app.base, name, "/notifications").await;
         let mut web = Web { base: app.base.clone(), http, session, csrf: String::new() };
         let (status, page) = web.get("/notifications").await;
         assert_eq!(status, StatusCode::OK, "{page}");

@@ -3,46 +3,17 @@
 //! the e-mails taken in (the refused ones kept as received); a handler has no such page.
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, COOKIE};
 
 use crate::on_both_engines;
-use crate::support::{Engine, TestApp};
+use crate::support::{Engine, PAGE_PASSWORD, TestApp, csrf_of, sign_in_session};
 
 on_both_engines!(the_intake_page_imports_a_transfer_list_and_lists_the_mail);
 
-const PASSWORD: &str = "correct horse battery staple";
-
-fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| k.trim() == name)
-        .map(|(_, v)| v.to_string())
-}
-
-fn csrf_of(page: &str) -> String {
-    let from = page.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
-    page[from..from + page[from..].find('"').unwrap()].to_string()
-}
-
 /// Signs `name` in through the form; the session cookie.
 async fn session(app: &TestApp, http: &reqwest::Client, name: &str) -> String {
-    app.set_password(name, PASSWORD).await;
-    let res = http.get(format!("{}/sign-in", app.base)).send().await.unwrap();
-    let form_cookie = set_cookie(res.headers(), "rdr_form").expect("the form cookie");
-    let token = csrf_of(&res.text().await.unwrap());
-    let res = http
-        .post(format!("{}/sign-in", app.base))
-        .header(COOKIE, format!("rdr_form={form_cookie}"))
-        .form(&[("csrf", token.as_str()), ("name", name), ("password", PASSWORD), ("next", "/work")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{name} signs in");
-    set_cookie(res.headers(), "rdr_session").expect("a session cookie")
+    app.set_password(name, PAGE_PASSWORD).await;
+    sign_in_session(http, &app.base, name, "/work").await
 }
 
 async fn the_intake_page_imports_a_transfer_list_and_lists_the_mail(engine: Engine) {

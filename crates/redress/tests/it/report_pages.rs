@@ -4,11 +4,11 @@
 //! FCA return and the downloads are what they claim to be; intake agents see none of it.
 
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_DISPOSITION, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{CACHE_CONTROL, CONTENT_DISPOSITION, COOKIE, LOCATION};
 use serde_json::{Value, json};
 
 use crate::on_both_engines;
-use crate::support::{Engine, TestApp, card_complaint};
+use crate::support::{Engine, PAGE_PASSWORD, TestApp, between, card_complaint, sign_in_session};
 
 on_both_engines!(
     the_hotspots_page_shows_an_alert_with_its_evidence_in_reach,
@@ -16,31 +16,13 @@ on_both_engines!(
     the_fca_return_and_the_downloads_are_what_they_claim,
 );
 
-const PASSWORD: &str = "correct horse battery staple";
+const PASSWORD: &str = PAGE_PASSWORD;
 
 /// A browser without a browser: the session cookie of a signed-in person.
 struct Web {
     base: String,
     http: reqwest::Client,
     session: String,
-}
-
-fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| k.trim() == name)
-        .map(|(_, v)| v.to_string())
-}
-
-/// The text between the first `start` and the next `end` of a page.
-fn between<'a>(page: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = page.find(start)? + start.len();
-    let to = page[from..].find(end)? + from;
-    Some(&page[from..to])
 }
 
 /// An attribute value as the templates escape it, back to its text.
@@ -52,19 +34,7 @@ impl Web {
     async fn sign_in(app: &TestApp, name: &str) -> Web {
         app.set_password(name, PASSWORD).await;
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let res = http.get(format!("{}/sign-in", app.base)).send().await.unwrap();
-        let form_cookie = set_cookie(res.headers(), "rdr_form").expect("the sign-in page sets the form cookie");
-        let page = res.text().await.unwrap();
-        let token = between(&page, r#"name="csrf" value=""#, "\"").expect("a CSRF field").to_string();
-        let res = http
-            .post(format!("{}/sign-in", app.base))
-            .header(COOKIE, format!("rdr_form={form_cookie}"))
-            .form(&[("csrf", token.as_str()), ("name", name), ("password", PASSWORD), ("next", "/work")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{name} signs in");
-        let session = set_cookie(res.headers(), "rdr_session").expect("a session cookie");
+        let session = sign_in_session(&http, &app.base, name, "/work").await;
         Web { base: app.base.clone(), http, session }
     }
 

@@ -348,3 +348,50 @@ pub fn start_binary(args: &[&str], dir: &std::path::Path) -> (BinaryServer, Opti
     };
     (BinaryServer { child, base }, token)
 }
+
+// Helpers of the page tests that speak HTTP without a browser.
+
+/// The password the page tests give the people they sign in.
+pub const PAGE_PASSWORD: &str = "correct horse battery staple";
+
+/// The value of a cookie set by a response.
+pub fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| k.trim() == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The text between the first `start` and the next `end` of a page.
+pub fn between<'a>(page: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = page.find(start)? + start.len();
+    let to = page[from..].find(end)? + from;
+    Some(&page[from..to])
+}
+
+/// The CSRF token of a page's first form.
+pub fn csrf_of(page: &str) -> String {
+    between(page, r#"name="csrf" value=""#, "\"").unwrap_or_else(|| panic!("no CSRF field in {page}")).to_string()
+}
+
+/// Signs `name` in through the sign-in form with [`PAGE_PASSWORD`], as a browser would, going
+/// on to `next`; the session cookie's value. `http` must not follow redirects.
+pub async fn sign_in_session(http: &reqwest::Client, base: &str, name: &str, next: &str) -> String {
+    let res = http.get(format!("{base}/sign-in")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let form_cookie = set_cookie(res.headers(), "rdr_form").expect("the sign-in page sets the form cookie");
+    let token = csrf_of(&res.text().await.unwrap());
+    let res = http
+        .post(format!("{base}/sign-in"))
+        .header(reqwest::header::COOKIE, format!("rdr_form={form_cookie}"))
+        .form(&[("csrf", token.as_str()), ("name", name), ("password", PAGE_PASSWORD), ("next", next)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{name} signs in");
+    set_cookie(res.headers(), "rdr_session").expect("a session cookie")
+}

@@ -182,8 +182,7 @@ async fn take_call(app: &App, caller: &Caller, row: &FieldRow, call: Call) -> Ap
     let existing = match &call.complaint {
         Some(number) => Some(crate::complaints::get(app, caller, number).await?),
         None => {
-            let person = Complainant { name: PersonName::parse("name", "caller")?, id_number: None, phone: Some(call.phone.clone()), email: None, customer_type: CustomerType::Individual, language: Language::ZhCn };
-            let keys = redress_store::columns::identity_keys_of(&person);
+            let keys: Vec<String> = redress_store::columns::phone_identity_key(&call.phone).into_iter().collect();
             let mut theirs = app.store.complaints_by_identity(&keys, 20).await?;
             theirs.retain(|c| c.status.is_open() && policy::can_see(caller, c, &app.rules.org));
             theirs.into_iter().max_by_key(|c| c.received_at)

@@ -248,6 +248,42 @@ impl WebhookEvent {
     }
 }
 
+/// A notice for the bank's other systems, as one change tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookNotice {
+    /// The event.
+    pub event: WebhookEvent,
+    /// When it happened.
+    pub at: Timestamp,
+    /// The JSON body subscribers receive.
+    pub payload: serde_json::Value,
+}
+
+/// The notices the events of one change tell, the first of them at position `first_seq` of the
+/// complaint's history. A registration is one notice with the status it ends in (its accept,
+/// assign and duplicate steps are part of it).
+pub fn webhook_notices(complaint_id: &str, first_seq: i64, events: &[crate::complaint::Event]) -> Vec<WebhookNotice> {
+    let registration = events.first().is_some_and(|e| e.action == crate::lifecycle::ActionKind::Register);
+    let told = if registration { &events[..1] } else { events };
+    told.iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let event = WebhookEvent::of(e)?;
+            let status = if registration { events.last().map_or(e.to_status, |l| l.to_status) } else { e.to_status };
+            let payload = serde_json::json!({
+                "event": event.as_str(),
+                "complaint_id": complaint_id,
+                "seq": first_seq + i as i64,
+                "action": e.action.as_str(),
+                "from_status": e.from_status.map(|s| s.as_str()),
+                "status": status.as_str(),
+                "at": e.at,
+            });
+            Some(WebhookNotice { event, at: e.at, payload })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

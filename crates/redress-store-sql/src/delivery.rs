@@ -175,12 +175,6 @@ pub async fn receipt<E: Engine>(conn: &mut Connection<E>, receipt: &DeliveryRece
     rows.first().map(stored_message::<E>).transpose()
 }
 
-/// How many messages are in each state, for the delivery report and benchmarks.
-pub async fn state_counts<E: Engine>(conn: &mut Connection<E>) -> StoreResult<Vec<(String, i64)>> {
-    let mut q = QueryBuilder::<Db<E>>::new("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state");
-    fetch_all(conn, &mut q).await?.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect()
-}
-
 /// See [`redress_store::Store::claim_notices`].
 pub async fn claim_notices<E: Engine>(conn: &mut Connection<E>, now: Timestamp, lease_until: Timestamp, claim: &str, limit: u32) -> StoreResult<Vec<ClaimedNotice>> {
     let mut q = claim_statement::<E>("webhook_feed", now, lease_until, claim, limit, "id, event, payload, attempts, delivered_to", |_| {});

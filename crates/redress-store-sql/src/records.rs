@@ -222,23 +222,9 @@ impl OutcomeRows {
             self.events.push((id.to_string(), last_seq + 1 + i as i64, e.at.as_microsecond(), e.action.as_str(), e.actor.id.clone(), encode_event(e)?));
         }
         // What the bank's other systems subscribe to is written with the change itself, so a
-        // change is never told without having happened, nor happens untold. A registration is
-        // one notice with the status it ends in (its accept and assign steps are part of it).
-        let registration = outcome.events.first().is_some_and(|e| e.action == redress_domain::lifecycle::ActionKind::Register);
-        let told = if registration { &outcome.events[..1] } else { &outcome.events[..] };
-        for (i, e) in told.iter().enumerate() {
-            let Some(kind) = redress_domain::delivery::WebhookEvent::of(e) else { continue };
-            let status = if registration { outcome.events.last().map_or(e.to_status, |l| l.to_status) } else { e.to_status };
-            let payload = serde_json::json!({
-                "event": kind.as_str(),
-                "complaint_id": id,
-                "seq": last_seq + 1 + i as i64,
-                "action": e.action.as_str(),
-                "from_status": e.from_status.map(|s| s.as_str()),
-                "status": status.as_str(),
-                "at": e.at,
-            });
-            self.webhooks.push((id.to_string(), kind.as_str(), e.at.as_microsecond(), payload.to_string()));
+        // change is never told without having happened, nor happens untold.
+        for n in redress_domain::delivery::webhook_notices(id, last_seq + 1, &outcome.events) {
+            self.webhooks.push((id.to_string(), n.event.as_str(), n.at.as_microsecond(), n.payload.to_string()));
         }
         for m in &outcome.messages {
             let channel = redress_domain::delivery::DeliveryChannel::of_recipient(m.recipient.as_deref());

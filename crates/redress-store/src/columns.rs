@@ -138,20 +138,30 @@ pub fn identity_keys(complaint: &Complaint) -> Vec<String> {
 
 /// [`identity_keys`] of a complainant.
 pub fn identity_keys_of(p: &redress_domain::complaint::Complainant) -> Vec<String> {
-    use sha2::{Digest, Sha256};
     let mut plain = Vec::new();
     if let Some(id) = &p.id_number {
         plain.push(format!("id:{}", id.as_str().to_uppercase()));
     }
-    if let Some(phone) = &p.phone {
-        let digits: String = phone.as_str().chars().filter(char::is_ascii_digit).collect();
-        let national = if digits.len() == 13 && digits.starts_with("86") { &digits[2..] } else { digits.as_str() };
-        if !national.is_empty() {
-            plain.push(format!("phone:{national}"));
-        }
-    }
+    plain.extend(p.phone.as_ref().and_then(phone_plain_key));
     if let Some(email) = &p.email {
         plain.push(format!("email:{}", email.as_str().trim().to_lowercase()));
     }
-    plain.into_iter().map(|k| hex::encode(Sha256::digest(k.as_bytes()))).collect()
+    plain.iter().map(|k| hash_key(k)).collect()
+}
+
+/// The identity key of a telephone number alone (one of [`identity_keys_of`]), for finding the
+/// complaints of a caller known only by number.
+pub fn phone_identity_key(phone: &redress_domain::fields::Phone) -> Option<String> {
+    phone_plain_key(phone).map(|k| hash_key(&k))
+}
+
+fn phone_plain_key(phone: &redress_domain::fields::Phone) -> Option<String> {
+    let digits: String = phone.as_str().chars().filter(char::is_ascii_digit).collect();
+    let national = if digits.len() == 13 && digits.starts_with("86") { &digits[2..] } else { digits.as_str() };
+    (!national.is_empty()).then(|| format!("phone:{national}"))
+}
+
+fn hash_key(plain: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(plain.as_bytes()))
 }

@@ -184,14 +184,8 @@ impl Deliverer {
     }
 
     async fn failure_notification(&self, m: &ClaimedMessage, detail: &str, gave_up: bool) -> Result<Option<Notification>, StoreError> {
-        let Some(c) = self.app.store.complaint(m.complaint_id).await? else { return Ok(None) };
         let what = if gave_up { "could not be delivered; reach the customer another way" } else { "has not been delivered yet; still trying" };
-        Ok(Some(Notification {
-            role: Role::Handler,
-            department: Some(c.owner.department.clone()),
-            complaint_id: c.id,
-            message: format!("{}: the {} message {what} ({} attempts: {detail})", c.number, m.message.kind.as_str(), m.attempts),
-        }))
+        tell_department(&self.app, m.complaint_id, |number| format!("{number}: the {} message {what} ({} attempts: {detail})", m.message.kind.as_str(), m.attempts)).await
     }
 
     /// Runs the worker until the task is dropped: a pass whenever the last one found work, else
@@ -220,16 +214,20 @@ pub async fn record_receipt(app: &App, receipt: DeliveryReceipt) -> Result<Optio
     let failed = receipt.state == DeliveryState::Failed;
     let detail = receipt.detail.clone().unwrap_or_default();
     let Some(message) = app.store.record_receipt(receipt).await? else { return Ok(None) };
-    if failed && let Some(c) = app.store.complaint(message.complaint_id).await? {
-        let n = Notification {
-            role: Role::Handler,
-            department: Some(c.owner.department.clone()),
-            complaint_id: c.id,
-            message: format!("{}: the {} message bounced; reach the customer another way ({detail})", c.number, message.message.kind.as_str()),
-        };
+    if failed
+        && let Some(n) = tell_department(app, message.complaint_id, |number| format!("{number}: the {} message bounced; reach the customer another way ({detail})", message.message.kind.as_str())).await?
+    {
         app.store.notify_once(&format!("bounce|{}", message.id), &[n], app.clock.now()).await?;
     }
     Ok(Some(message))
+}
+
+/// A notification to the handlers of the department that owns a complaint (who must reach the
+/// customer another way); `text` is given the complaint's number. `None` if there is no such
+/// complaint.
+async fn tell_department(app: &App, complaint: ComplaintId, text: impl FnOnce(&str) -> String) -> Result<Option<Notification>, StoreError> {
+    let Some(c) = app.store.complaint(complaint).await? else { return Ok(None) };
+    Ok(Some(Notification { role: Role::Handler, department: Some(c.owner.department.clone()), message: text(&c.number), complaint_id: c.id }))
 }
 
 /// How the SMS gateway reports deliveries to Redress (`POST /api/v1/delivery/sms-receipts`): a

@@ -7,11 +7,11 @@
 //! over an [`IncomingMail`].
 
 use jiff::Timestamp;
-use redress_domain::complaint::{Action, Channel, Complainant, ComplaintId, CustomerType, Language, NewComplaint, Respondent};
+use redress_domain::complaint::{Action, Channel, Complainant, Complaint, ComplaintId, CustomerType, Language, NewComplaint, Respondent};
 use redress_domain::delivery::{DeliveryChannel, DeliveryState};
 use redress_domain::fields::{Email, ExternalRef, LongText, Narrative, PersonName, Request, ShortText};
 use redress_domain::org::Role;
-use redress_store::{DeliveryReceipt, InboundMail, Registered, User};
+use redress_store::{DeliveryReceipt, InboundMail, User};
 use serde::Serialize;
 
 use crate::error::AppResult;
@@ -141,13 +141,13 @@ pub async fn take(app: &App, settings: &MailIntakeSettings, source: &str, mail: 
     if app.store.inbound_mail_known(&mail.key).await? {
         return Ok(MailOutcome::Known);
     }
-    let outcome = decide(app, settings, &mail).await?;
-    let (name, complaint_id, reason) = match &outcome {
-        MailOutcome::Registered { number } => ("registered", complaint_of(app, number).await?, None),
-        MailOutcome::Joined { number } => ("joined", complaint_of(app, number).await?, None),
-        MailOutcome::Receipt { applied } => ("receipt", None, Some(if *applied { "applied to the message it names" } else { "names no message of ours" }.to_string())),
-        MailOutcome::Ignored { reason } => ("ignored", None, Some(reason.clone())),
-        MailOutcome::Refused { reason } => ("refused", None, Some(reason.clone())),
+    let (outcome, complaint_id) = decide(app, settings, &mail).await?;
+    let (name, reason) = match &outcome {
+        MailOutcome::Registered { .. } => ("registered", None),
+        MailOutcome::Joined { .. } => ("joined", None),
+        MailOutcome::Receipt { applied } => ("receipt", Some(if *applied { "applied to the message it names" } else { "names no message of ours" }.to_string())),
+        MailOutcome::Ignored { reason } => ("ignored", Some(reason.clone())),
+        MailOutcome::Refused { reason } => ("refused", Some(reason.clone())),
         MailOutcome::Known => return Ok(MailOutcome::Known),
     };
     if name == "refused" {
@@ -170,28 +170,26 @@ pub async fn take(app: &App, settings: &MailIntakeSettings, source: &str, mail: 
     Ok(outcome)
 }
 
-async fn complaint_of(app: &App, number: &str) -> AppResult<Option<ComplaintId>> {
-    Ok(app.store.complaint_by_number(number).await?.map(|c| c.id))
-}
-
-async fn decide(app: &App, settings: &MailIntakeSettings, mail: &IncomingMail) -> AppResult<MailOutcome> {
+/// What becomes of a message, with the complaint it registered or joined.
+async fn decide(app: &App, settings: &MailIntakeSettings, mail: &IncomingMail) -> AppResult<(MailOutcome, Option<ComplaintId>)> {
+    let outcome = |o: MailOutcome| Ok((o, None));
     if mail.raw.len() > settings.max_message_bytes {
-        return Ok(MailOutcome::Refused { reason: format!("the message has {} bytes, more than the {} taken", mail.raw.len(), settings.max_message_bytes) });
+        return outcome(MailOutcome::Refused { reason: format!("the message has {} bytes, more than the {} taken", mail.raw.len(), settings.max_message_bytes) });
     }
     match &mail.kind {
-        MailKind::Unreadable { reason } => return Ok(MailOutcome::Refused { reason: format!("unreadable: {reason}") }),
-        MailKind::AutoReply => return Ok(MailOutcome::Ignored { reason: "an automatic reply".into() }),
-        MailKind::Bulk => return Ok(MailOutcome::Ignored { reason: "a list or bulk message".into() }),
-        MailKind::Loop => return Ok(MailOutcome::Ignored { reason: "our own message come back".into() }),
+        MailKind::Unreadable { reason } => return outcome(MailOutcome::Refused { reason: format!("unreadable: {reason}") }),
+        MailKind::AutoReply => return outcome(MailOutcome::Ignored { reason: "an automatic reply".into() }),
+        MailKind::Bulk => return outcome(MailOutcome::Ignored { reason: "a list or bulk message".into() }),
+        MailKind::Loop => return outcome(MailOutcome::Ignored { reason: "our own message come back".into() }),
         MailKind::Bounce { original_message_id, recipient, status } => {
-            let Some(original) = original_message_id else { return Ok(MailOutcome::Receipt { applied: false }) };
+            let Some(original) = original_message_id else { return outcome(MailOutcome::Receipt { applied: false }) };
             let detail = match recipient {
                 Some(r) => format!("bounced for {r}: {status}"),
                 None => format!("bounced: {status}"),
             };
             let receipt = DeliveryReceipt { channel: DeliveryChannel::Email, provider_id: format!("<{original}>"), state: DeliveryState::Failed, detail: Some(detail), at: app.clock.now() };
             let applied = crate::delivery::record_receipt(app, receipt).await?.is_some();
-            return Ok(MailOutcome::Receipt { applied });
+            return outcome(MailOutcome::Receipt { applied });
         }
         MailKind::Personal => {}
     }
@@ -200,13 +198,13 @@ async fn decide(app: &App, settings: &MailIntakeSettings, mail: &IncomingMail) -
         _ => false,
     };
     if from_us {
-        return Ok(MailOutcome::Ignored { reason: "sent from the intake address itself".into() });
+        return outcome(MailOutcome::Ignored { reason: "sent from the intake address itself".into() });
     }
     let Some(from) = mail.from_address.as_deref() else {
-        return Ok(MailOutcome::Refused { reason: "no sender address to answer".into() });
+        return outcome(MailOutcome::Refused { reason: "no sender address to answer".into() });
     };
     let taken = match answered_complaint(app, mail).await? {
-        Some(number) => join(app, mail, from, &number).await,
+        Some(c) => join(app, mail, from, c).await,
         None => register(app, settings, mail, from).await,
     };
     // What the checks refuse (a text that is no text, a field too long) is kept as refused,
@@ -214,7 +212,7 @@ async fn decide(app: &App, settings: &MailIntakeSettings, mail: &IncomingMail) -
     match taken {
         Err(e) if matches!(e.kind, crate::ErrorKind::Invalid | crate::ErrorKind::Malformed) => {
             let field = e.field.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
-            Ok(MailOutcome::Refused { reason: format!("refused by the checks{field}: {}", e.message) })
+            outcome(MailOutcome::Refused { reason: format!("refused by the checks{field}: {}", e.message) })
         }
         other => other,
     }
@@ -222,57 +220,27 @@ async fn decide(app: &App, settings: &MailIntakeSettings, mail: &IncomingMail) -
 
 /// The complaint a message answers: a message id of ours it names (`redress-<complaint id>-…`),
 /// else a complaint number in its subject.
-async fn answered_complaint(app: &App, mail: &IncomingMail) -> AppResult<Option<String>> {
+async fn answered_complaint(app: &App, mail: &IncomingMail) -> AppResult<Option<Complaint>> {
     for id in &mail.answers {
         let Some(rest) = id.strip_prefix("redress-") else { continue };
         let Some(uuid) = rest.get(..36) else { continue };
         if let Some(cid) = ComplaintId::parse(uuid)
             && let Some(c) = app.store.complaint(cid).await?
         {
-            return Ok(Some(c.number));
+            return Ok(Some(c));
         }
     }
-    for word in complaint_numbers(&mail.subject) {
+    for word in redress_domain::complaint::complaint_numbers_in(&mail.subject) {
         if let Some(c) = app.store.complaint_by_number(&word).await? {
-            return Ok(Some(c.number));
+            return Ok(Some(c));
         }
     }
     Ok(None)
 }
 
-/// The complaint numbers (`TS-20261201-000042`: letters, a dash, eight digits, a dash, six
-/// digits) in a subject, in order.
-pub fn complaint_numbers(subject: &str) -> Vec<String> {
-    let chars: Vec<char> = subject.chars().collect();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let start = i;
-        while i < chars.len() && chars[i].is_ascii_uppercase() {
-            i += 1;
-        }
-        let letters = i - start;
-        let digits = |from: usize, n: usize| from + n <= chars.len() && chars[from..from + n].iter().all(char::is_ascii_digit);
-        if (1..=6).contains(&letters)
-            && chars.get(i) == Some(&'-')
-            && digits(i + 1, 8)
-            && chars.get(i + 9) == Some(&'-')
-            && digits(i + 10, 6)
-            && !chars.get(i + 16).is_some_and(char::is_ascii_digit)
-            && (start == 0 || !chars[start - 1].is_ascii_alphanumeric())
-        {
-            found.push(chars[start..i + 16].iter().collect());
-            i += 16;
-        } else if letters == 0 {
-            i += 1;
-        }
-    }
-    found
-}
-
-async fn join(app: &App, mail: &IncomingMail, from: &str, number: &str) -> AppResult<MailOutcome> {
+async fn join(app: &App, mail: &IncomingMail, from: &str, c: Complaint) -> AppResult<(MailOutcome, Option<ComplaintId>)> {
     let caller = mail_caller();
-    let c = app.store.complaint_by_number(number).await?.ok_or_else(|| crate::AppError::not_found("complaint"))?;
+    let number = c.number.as_str();
     let known_sender = c.complainant.email.as_ref().is_some_and(|e| e.as_str().eq_ignore_ascii_case(from));
     let mut text = format!("E-mail from {}{}\nSubject: {}\n\n{}", from, if known_sender { "" } else { " (not the address on the complaint)" }, mail.subject, mail.body.trim());
     let mut refused = Vec::new();
@@ -288,24 +256,25 @@ async fn join(app: &App, mail: &IncomingMail, from: &str, number: &str) -> AppRe
     }
     let text = LongText::parse("body", &truncate(&text, LongText::MAX_CHARS))?;
     match crate::complaints::perform(app, &caller, number, Action::AddNote { text, customer_contact: true }).await {
-        Ok(_) => Ok(MailOutcome::Joined { number: number.to_string() }),
+        Ok(_) => Ok((MailOutcome::Joined { number: number.to_string() }, Some(c.id))),
         // A complaint that is archived takes no more notes; a person has to look at the mail.
-        Err(e) if e.kind == crate::ErrorKind::Conflict => Ok(MailOutcome::Refused { reason: format!("answers {number}, which takes no more notes: {}", e.message) }),
+        Err(e) if e.kind == crate::ErrorKind::Conflict => Ok((MailOutcome::Refused { reason: format!("answers {number}, which takes no more notes: {}", e.message) }, None)),
         Err(e) => Err(e),
     }
 }
 
-async fn register(app: &App, settings: &MailIntakeSettings, mail: &IncomingMail, from: &str) -> AppResult<MailOutcome> {
+async fn register(app: &App, settings: &MailIntakeSettings, mail: &IncomingMail, from: &str) -> AppResult<(MailOutcome, Option<ComplaintId>)> {
+    let outcome = |o: MailOutcome| Ok((o, None));
     let caller = mail_caller();
     let text = mail.body.trim();
     let narrative_text = if text.is_empty() { mail.subject.trim() } else { text };
     if narrative_text.is_empty() {
-        return Ok(MailOutcome::Refused { reason: "the message has neither a subject nor a text".into() });
+        return outcome(MailOutcome::Refused { reason: "the message has neither a subject nor a text".into() });
     }
-    let chinese = narrative_text.chars().chain(mail.subject.chars()).any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let chinese = narrative_text.chars().chain(mail.subject.chars()).any(redress_text::is_cjk);
     let email = match Email::parse("from", from) {
         Ok(e) => e,
-        Err(e) => return Ok(MailOutcome::Refused { reason: format!("the sender's address cannot be answered: {}", e.message) }),
+        Err(e) => return outcome(MailOutcome::Refused { reason: format!("the sender's address cannot be answered: {}", e.message) }),
     };
     let name = mail.from_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or_else(|| from.split('@').next().unwrap_or(from));
     let mut files = Vec::new();
@@ -345,11 +314,9 @@ async fn register(app: &App, settings: &MailIntakeSettings, mail: &IncomingMail,
         // complaint, even if the first stopped before its outcome was kept.
         external_ref: Some(ExternalRef::parse("message", &format!("mail:{}", mail.key))?),
     };
-    let files_registered = crate::complaints::register_with_files(app, &caller, new, None, &files).await?;
-    let number = match files_registered {
-        Registered::Created(c) | Registered::Replayed(c) => c.number.clone(),
-    };
-    Ok(MailOutcome::Registered { number })
+    let registered = crate::complaints::register_with_files(app, &caller, new, None, &files).await?;
+    let c = registered.complaint();
+    Ok((MailOutcome::Registered { number: c.number.clone() }, Some(c.id)))
 }
 
 /// The e-mails taken in, newest first (with `outcome`, e.g. `refused`, only those), for
@@ -367,17 +334,4 @@ pub async fn raw(app: &App, caller: &Caller, id: i64) -> AppResult<Vec<u8>> {
 
 fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn complaint_numbers_are_found_in_subjects() {
-        assert_eq!(complaint_numbers("Re: 投诉受理通知 TS-20261201-000042"), ["TS-20261201-000042"]);
-        assert_eq!(complaint_numbers("回复：TS-20261201-000042，TS-20261202-000001"), ["TS-20261201-000042", "TS-20261202-000001"]);
-        assert!(complaint_numbers("order XTS-20261201-0000421").is_empty());
-        assert!(complaint_numbers("TS-2026120-000042 and ts-20261201-000042").is_empty());
-    }
 }

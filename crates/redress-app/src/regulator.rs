@@ -181,16 +181,16 @@ pub async fn replies(app: &App, caller: &Caller, from: Timestamp, to: Timestamp,
     policy::require(caller, Operation::Import)?;
     let layout = transfer_layout();
     let tz = app.rules.default_rules().profile.time_zone();
-    let mut filter = ComplaintFilter { channel: Some(Channel::Regulator.as_str().to_string()), received_from: Some(from), received_to: Some(to), limit: 200, ..ComplaintFilter::default() };
+    let filter = ComplaintFilter { channel: Some(Channel::Regulator.as_str().to_string()), received_from: Some(from), received_to: Some(to), limit: 200, ..ComplaintFilter::default() };
     let mut complaints: Vec<Complaint> = Vec::new();
-    loop {
-        let page = app.store.list(&filter).await?;
+    // Only the complaints the caller may see are read at all.
+    let mut filter = crate::complaints::limit_to_scope(caller, app, filter);
+    while let Some(f) = &mut filter {
+        let page = app.store.list(f).await?;
         let ids: Vec<_> = page.items.iter().map(|s| s.id).collect();
-        let mut batch = app.store.complaints(&ids).await?;
-        batch.retain(|c| policy::can_see(caller, c, &app.rules.org));
-        complaints.extend(batch);
+        complaints.extend(app.store.complaints(&ids).await?);
         match page.next {
-            Some(next) => filter.after = Some(next),
+            Some(next) => f.after = Some(next),
             None => break,
         }
     }

@@ -17,7 +17,6 @@ use redress_app::mail_intake::{self, MailIntakeSettings, MailOutcome};
 use serde::{Deserialize, Serialize};
 
 use crate::mail::read_mail;
-use crate::sms::expand_env;
 
 /// Why mail could not be fetched.
 #[derive(Debug, thiserror::Error)]
@@ -174,7 +173,7 @@ impl MailboxSettings {
 
     fn password(&self) -> Result<String, IntakeError> {
         match (&self.password_env, &self.password) {
-            (Some(var), _) => expand_env(&format!("${{{var}}}")).map_err(IntakeError::Settings),
+            (Some(var), _) => std::env::var(var).map_err(|_| IntakeError::Settings(format!("password_env: the variable {var} is not set"))),
             (None, Some(p)) => Ok(p.clone()),
             (None, None) => Err(IntakeError::Settings("the mailbox needs a password or password_env".into())),
         }

@@ -56,6 +56,37 @@ pub fn complaint_number(received_local_date: jiff::civil::Date, serial: u64) -> 
     format!("TS-{}-{serial:06}", received_local_date.strftime("%Y%m%d"))
 }
 
+/// The complaint numbers in a text (such as an e-mail's subject), in order: what
+/// [`complaint_number`] writes (`TS-20261201-000042`), and numbers of the same shape with another
+/// prefix of capital letters.
+pub fn complaint_numbers_in(subject: &str) -> Vec<String> {
+    let chars: Vec<char> = subject.chars().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_uppercase() {
+            i += 1;
+        }
+        let letters = i - start;
+        let digits = |from: usize, n: usize| from + n <= chars.len() && chars[from..from + n].iter().all(char::is_ascii_digit);
+        if (1..=6).contains(&letters)
+            && chars.get(i) == Some(&'-')
+            && digits(i + 1, 8)
+            && chars.get(i + 9) == Some(&'-')
+            && digits(i + 10, 6)
+            && !chars.get(i + 16).is_some_and(char::is_ascii_digit)
+            && (start == 0 || !chars[start - 1].is_ascii_alphanumeric())
+        {
+            found.push(chars[start..i + 16].iter().collect());
+            i += 16;
+        } else if letters == 0 {
+            i += 1;
+        }
+    }
+    found
+}
+
 /// How the complaint reached the institution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -60,6 +60,7 @@ mod snippet;
 pub use redress_domain::classify::{Normalized, normalize};
 
 pub use fingerprint::{Fingerprint, fingerprint, fingerprint_of_words};
+pub use script::is_cjk;
 pub use search::{
     MAX_QUERY_CHARS, MAX_QUERY_TERMS, MIN_TERM_CHARS, QueryError, QueryTerm, SearchQuery,
     index_tokens, matches,

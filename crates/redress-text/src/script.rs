@@ -33,7 +33,7 @@ pub(crate) fn is_redaction(word: &str) -> bool {
 
 /// Whether `ch` belongs to a [`RunKind::Cjk`] run: a letter or number of the Han, kana or hangul
 /// blocks. Punctuation and marks inside those blocks (`、`, `〃`, `゛`) separate runs instead.
-pub(crate) fn is_cjk(ch: char) -> bool {
+pub fn is_cjk(ch: char) -> bool {
     let code = ch as u32;
     let in_block = matches!(
         code,

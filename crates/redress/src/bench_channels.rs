@@ -185,7 +185,7 @@ fn generated_mail(i: usize, generator: &mut crate::bench::Generator) -> Vec<u8> 
     let body = generator.complaint(None);
     let narrative = body["narrative"].as_str().unwrap_or("投诉").to_string();
     let name = body["complainant"]["name"].as_str().unwrap_or("客户").to_string();
-    let chinese = narrative.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let chinese = narrative.chars().any(redress_text::is_cjk);
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     let (charset, text) = if chinese { ("GBK", encoding_rs::GBK.encode(&narrative).0.into_owned()) } else { ("UTF-8", narrative.clone().into_bytes()) };
     let subject = format!("=?UTF-8?B?{}?=", b64(format!("投诉 {i}").as_bytes()));

@@ -705,3 +705,13 @@ fn each_ending_is_kept_as_a_closing_that_a_reopening_leaves_in_place() {
     open.apply(Action::AddNote { text: long("致电客户"), customer_contact: true }, &handler, now(), rules()).unwrap();
     assert!(open.closings.is_empty());
 }
+
+#[test]
+fn complaint_numbers_are_found_in_subjects() {
+    assert_eq!(complaint_numbers_in("Re: 投诉受理通知 TS-20261201-000042"), ["TS-20261201-000042"]);
+    assert_eq!(complaint_numbers_in("回复：TS-20261201-000042，TS-20261202-000001"), ["TS-20261201-000042", "TS-20261202-000001"]);
+    assert!(complaint_numbers_in("order XTS-20261201-0000421").is_empty());
+    assert!(complaint_numbers_in("TS-2026120-000042 and ts-20261201-000042").is_empty());
+    let written = complaint_number(jiff::civil::date(2026, 12, 1), 42);
+    assert_eq!(complaint_numbers_in(&format!("Re: {written}")), [written], "what complaint_number writes is found");
+}

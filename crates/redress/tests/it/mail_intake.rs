@@ -90,7 +90,7 @@ fn every_fixture_is_read_as_its_writer_meant() {
             assert_eq!(read, attachments, "{name}");
         }
         if let Some(number) = text("complaint_number") {
-            assert_eq!(mail_intake::complaint_numbers(&m.subject), [number], "{name}");
+            assert_eq!(redress_domain::complaint::complaint_numbers_in(&m.subject), [number], "{name}");
         }
         if let Some(id) = text("in_reply_to") {
             assert!(m.answers.iter().any(|a| a == id), "{name}: {:?}", m.answers);
